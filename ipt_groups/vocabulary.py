@@ -1,0 +1,7 @@
+"""The fixed vocabularies of the domain (see ../shared/DOMAIN.md)."""
+
+PROBLEM_AREAS = ("grief", "role_dispute", "role_transition", "interpersonal_deficits")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+AGE_BANDS = ("adult", "adolescent")
+MEMBER_STATUSES = ("waitlisted", "enrolled", "completed", "withdrawn")
+ROLES = ("coordinator", "facilitator")
