@@ -1,0 +1,43 @@
+# Two commands do all the set-up: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+WEB_WORKERS ?= 2
+export FLASK_APP := wsgi
+
+.PHONY: install migrate demo run web test test-postgres lint format clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+migrate: install
+	$(BIN)/flask db upgrade
+
+demo: migrate
+	@$(BIN)/flask ipt load-demo --if-empty --token-file instance/demo-token.txt
+	@test ! -f instance/demo-token.txt || echo "Demo coordinator token: $$(cat instance/demo-token.txt)"
+
+# The web process (gunicorn) on PORT; Ctrl-C stops everything started here.
+run: demo
+	@echo "Serving on http://127.0.0.1:$(PORT) (API docs at /api/docs)"
+	$(BIN)/gunicorn --workers $(WEB_WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+
+test: install
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) instance/*.sqlite3* instance/demo-token.txt

@@ -1,0 +1,107 @@
+"""Configuration classes, read from the environment. `APP_ENV` picks one: development (default),
+production or testing. Production settings have no defaults for secrets and fail at start."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _env_list(name: str, default: str) -> list[str]:
+    return [p.strip() for p in os.environ.get(name, default).split(",") if p.strip()]
+
+
+def database_url(url: str) -> str:
+    """Use psycopg 3 for plain postgres:// URLs (as hosting platforms write them)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    SQLALCHEMY_DATABASE_URI = database_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'ipt_groups.sqlite3'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+    DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "US")
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+    PROGRAMME_NAME = os.environ.get("PROGRAMME_NAME", "Wellbeing Groups")
+    PROGRAMME_TIMEZONE = os.environ.get("PROGRAMME_TIMEZONE", "UTC")
+    CRISIS_LINE_TEXT = os.environ.get(
+        "CRISIS_LINE_TEXT",
+        "If you are in danger or thinking of harming yourself, call 988 or your local emergency number now.",
+    )
+    HELP_TEXT = os.environ.get(
+        "HELP_TEXT", "Reply STOP to stop messages. For questions, call your group coordinator."
+    )
+    ONCALL_PHONE = os.environ.get("ONCALL_PHONE", "")
+    QUIET_HOURS = os.environ.get("QUIET_HOURS", "21:00-08:00")
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+    TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
+    TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+    TWILIO_API_URL = os.environ.get("TWILIO_API_URL", "https://api.twilio.com")
+    TWILIO_TIMEOUT_S = float(os.environ.get("TWILIO_TIMEOUT_S", "10"))
+    SMS_RATE_PER_S = float(os.environ.get("SMS_RATE_PER_S", "10"))
+    SMS_MAX_RETRIES = _env_int("SMS_MAX_RETRIES", 3)
+    SCHEDULER_TICK_SECONDS = _env_int("SCHEDULER_TICK_SECONDS", 15)
+    DISPATCH_BATCH_SIZE = _env_int("DISPATCH_BATCH_SIZE", 500)
+
+    API_TITLE = "ipt-groups"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = os.environ.get(
+        "OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    )
+    API_SPEC_OPTIONS = {
+        "security": [{"bearerAuth": []}],
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+class DevelopmentConfig(Config):
+    """The embedded default: SQLite under instance/, console SMS."""
+
+
+class TestingConfig(Config):
+    """The test suite: TEST_DATABASE_URL (PostgreSQL in CI) or a throw-away SQLite file."""
+
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = database_url(
+        os.environ.get("TEST_DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'test.sqlite3'}")
+    )
+    SMS_BACKEND = "console"
+    TWILIO_API_URL = "http://127.0.0.1:9"  # never the real Twilio, even by mistake
+
+
+class ProductionConfig(Config):
+    """Production: DATABASE_URL is required, and Twilio must be fully configured when chosen."""
+
+    ENV_NAME = "production"
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL", ""))
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "twilio")
+
+
+CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}
+
+
+def config_for(env: str | None = None) -> type[Config]:
+    """The config class for APP_ENV (or `env`)."""
+    name = env or os.environ.get("APP_ENV", "development")
+    if name not in CONFIGS:
+        raise RuntimeError(f"APP_ENV={name!r} is not one of {', '.join(CONFIGS)}")
+    return CONFIGS[name]

@@ -1,0 +1,49 @@
+"""Who may call what: bearer tokens on every API blueprint, and role checks in the views."""
+
+from __future__ import annotations
+
+from flask import g, request
+from flask_smorest import abort
+
+from ipt_groups.auth import Principal, authenticate
+
+
+def authenticate_request() -> None:
+    """before_request for API blueprints: 401 without a valid token."""
+    principal = authenticate(request.headers.get("Authorization"))
+    if principal is None:
+        abort(401, message="send a valid token: 'Authorization: Bearer <token>'")
+    g.principal = principal
+
+
+def principal() -> Principal:
+    """The authenticated caller."""
+    return g.principal
+
+
+def coordinator() -> Principal:
+    """The caller, who must be a coordinator (403 otherwise)."""
+    if not g.principal.is_coordinator:
+        abort(403, message="this needs a coordinator token")
+    return g.principal
+
+
+def may_see_group(facilitator_id: int) -> Principal:
+    """The caller, who must coordinate or lead the group (403 otherwise)."""
+    who = g.principal
+    if not who.is_coordinator and who.facilitator_id != facilitator_id:
+        abort(403, message="facilitators see only their own groups")
+    return who
+
+
+def coordinators_only() -> None:
+    """before_request for coordinator-only blueprints, so the role is checked before the body."""
+    authenticate_request()
+    coordinator()
+
+
+def coordinators_change() -> None:
+    """before_request for blueprints that facilitators may read but only coordinators change."""
+    authenticate_request()
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        coordinator()

@@ -1,0 +1,70 @@
+"""Every refusal is JSON naming the field and the reason; nothing half-written survives it."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from flask import Flask, request
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from ipt_groups.errors import DomainError
+from ipt_groups.extensions import db
+
+log = logging.getLogger(__name__)
+_BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+def error_body(status: int, message: str, errors: dict | None = None) -> dict:
+    """The shape flask-smorest uses for its own errors, so clients parse one shape."""
+    body = {"code": status, "status": HTTPStatus(status).phrase, "message": message}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def register_handlers(app: Flask) -> None:
+    """Install the error handlers and the request-shape guard."""
+    app.before_request(require_json_body)
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(IntegrityError, _integrity_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def require_json_body(response=None):
+    """API writes with a body must say Content-Type: application/json (imports take CSV)."""
+    if request.method not in _BODY_METHODS or not request.path.startswith("/api/v1/"):
+        return None
+    if request.path.endswith("/import") or not request.content_length:
+        return None
+    if request.mimetype != "application/json":
+        reason = f"is {request.mimetype or 'missing'!r}; send application/json"
+        return error_body(415, "wrong content type", {"headers": {"Content-Type": [reason]}}), 415
+    return None
+
+
+def _domain_error(exc: DomainError):
+    db.session.rollback()
+    return error_body(exc.status, exc.message, {"json": exc.errors} if exc.errors else None), exc.status
+
+
+def _integrity_error(exc: IntegrityError):
+    db.session.rollback()
+    log.warning("integrity error: %s", exc.orig.__class__.__name__)
+    return error_body(409, "this conflicts with data already stored (a duplicate or a missing link)"), 409
+
+
+def _http_error(exc: HTTPException):
+    db.session.rollback()
+    data = getattr(exc, "data", {}) or {}
+    errors = data.get("errors") or data.get("messages")
+    body = error_body(exc.code or 500, data.get("message") or exc.description or exc.name, errors)
+    return body, exc.code or 500
+
+
+def _unexpected_error(exc: Exception):
+    db.session.rollback()
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    return error_body(500, "unexpected error; it has been logged"), 500

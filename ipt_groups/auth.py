@@ -1,0 +1,84 @@
+"""API tokens: issued once, stored hashed, revocable; a principal is who a request acts as."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ipt_groups.audit import record_change, snapshot
+from ipt_groups.errors import InvalidInput, NotFound
+from ipt_groups.extensions import db
+from ipt_groups.models import ApiToken, Facilitator
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request or command acts as."""
+
+    role: str
+    name: str
+    facilitator_id: int | None = None
+    token_id: int | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"{self.role}:{self.name}" + (f"#token{self.token_id}" if self.token_id else "")
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role == "coordinator"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(role: str, name: str, facilitator_id: int | None, actor: str) -> tuple[ApiToken, str]:
+    """Issue a token; the plaintext is returned once and never stored."""
+    if role == "facilitator" and (
+        facilitator_id is None or db.session.get(Facilitator, facilitator_id) is None
+    ):
+        raise InvalidInput(
+            "a facilitator token names an existing facilitator", {"facilitator": ["not found"]}
+        )
+    if role == "coordinator" and facilitator_id is not None:
+        raise InvalidInput("a coordinator token names no facilitator", {"facilitator": ["not allowed"]})
+    plaintext = "ipt_" + secrets.token_urlsafe(32)
+    row = ApiToken(role=role, name=name, facilitator_id=facilitator_id, token_hash=_hash(plaintext))
+    db.session.add(row)
+    db.session.flush()
+    record_change(actor, "token.create", row, None, _public(row))
+    return row, plaintext
+
+
+def revoke_token(token_id: int, actor: str, now: datetime) -> ApiToken:
+    """Revoke a token; it stops working at once."""
+    row = db.session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"no token {token_id}")
+    before = _public(row)
+    row.revoked_at = row.revoked_at or now
+    db.session.flush()
+    record_change(actor, "token.revoke", row, before, _public(row))
+    return row
+
+
+def _public(row: ApiToken) -> dict:
+    data = snapshot(row)
+    data.pop("token_hash")
+    return data
+
+
+def authenticate(header: str | None) -> Principal | None:
+    """The principal for an `Authorization: Bearer ...` header, or None."""
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(token.strip())))
+    if row is None or row.revoked_at is not None:
+        return None
+    return Principal(row.role, row.name, row.facilitator_id, row.id)

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ipt_groups.extensions import db
+from ipt_groups.models.checks import one_of
+from ipt_groups.models.types import UTCDateTime, utcnow
+from ipt_groups.vocabulary import AGE_BANDS, MEMBER_STATUSES, PROBLEM_AREAS
+
+
+class Member(db.Model):
+    """A person on the waitlist or in a group; reached only by SMS."""
+
+    __tablename__ = "members"
+    __table_args__ = (
+        one_of("status", MEMBER_STATUSES),
+        one_of("problem_area", PROBLEM_AREAS),
+        one_of("age_band", AGE_BANDS),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(16), index=True)
+    gender: Mapped[str | None] = mapped_column(String(32))
+    age_band: Mapped[str] = mapped_column(String(16), default="adult")
+    problem_area: Mapped[str] = mapped_column(String(32), index=True)
+    availability: Mapped[list] = mapped_column(JSON, default=list)
+    sms_consent: Mapped[bool] = mapped_column(default=False)
+    sms_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sms_consent_source: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="waitlisted", index=True)
+    waitlisted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    notes: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

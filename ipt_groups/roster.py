@@ -1,0 +1,124 @@
+"""The waitlist and the facilitator roster: create, change and remove members and facilitators."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+
+from ipt_groups.audit import audited_update, record_change, snapshot
+from ipt_groups.errors import Conflict, NotFound
+from ipt_groups.extensions import db
+from ipt_groups.models import ApiToken, Enrolment, Facilitator, Group, Member
+
+
+def get_or_404(model, entity_id: int):
+    """The row, or a NotFound naming what is missing."""
+    row = db.session.get(model, entity_id)
+    if row is None:
+        raise NotFound(f"no {model.__tablename__[:-1]} {entity_id}")
+    return row
+
+
+def _ensure_unique(model, field: str, value, own_id: int | None = None) -> None:
+    other = db.session.scalar(select(model.id).where(getattr(model, field) == value))
+    if other is not None and other != own_id:
+        kind = model.__tablename__[:-1]
+        raise Conflict(f"{field} already in use", {field: [f"a {kind} with this {field} already exists"]})
+
+
+def create_member(data: dict, actor: str, now: datetime) -> Member:
+    """Put a new member on the waitlist."""
+    _ensure_unique(Member, "phone", data["phone"])
+    member = Member(**data)
+    member.waitlisted_at = data.get("waitlisted_at") or now
+    member.sms_consent_at = now if member.sms_consent else None
+    member.created_at = member.updated_at = now
+    db.session.add(member)
+    db.session.flush()
+    record_change(actor, "member.create", member, None, snapshot(member))
+    return member
+
+
+def list_members(filters: dict) -> Select:
+    """Members matching the filters, longest-waiting first."""
+    query = select(Member).order_by(Member.waitlisted_at, Member.id)
+    for key in ("status", "problem_area", "language"):
+        if key in filters:
+            query = query.where(getattr(Member, key) == filters[key])
+    return query
+
+
+def current_enrolment(member_id: int) -> Enrolment | None:
+    """The member's enrolment in a group they have not left."""
+    return db.session.scalar(
+        select(Enrolment).where(Enrolment.member_id == member_id, Enrolment.left_on.is_(None))
+    )
+
+
+def update_member(member_id: int, changes: dict, actor: str, now: datetime) -> Member:
+    """Change a member; consent changes are stamped, and leaving the programme ends the enrolment."""
+    member = get_or_404(Member, member_id)
+    if "phone" in changes:
+        _ensure_unique(Member, "phone", changes["phone"], member.id)
+    if "sms_consent" in changes and changes["sms_consent"] != member.sms_consent:
+        changes["sms_consent_at"] = now
+    _apply_status(member, changes.get("status"), now)
+    return audited_update(actor, "member.update", member, changes)
+
+
+def _apply_status(member: Member, status: str | None, now: datetime) -> None:
+    enrolment = current_enrolment(member.id) if status and status != member.status else None
+    if enrolment is None:
+        return
+    if status == "waitlisted":
+        raise Conflict(
+            "member is in a group", {"status": [f"remove them from group {enrolment.group_id} first"]}
+        )
+    enrolment.left_on, enrolment.left_reason = now.date(), status
+
+
+def delete_member(member_id: int, actor: str) -> None:
+    """Remove a member who has never been in a group; others are kept and marked withdrawn."""
+    member = get_or_404(Member, member_id)
+    if db.session.scalar(select(func.count()).where(Enrolment.member_id == member_id)):
+        raise Conflict(
+            "member has group history",
+            {"id": ["this member has been in a group; set status to withdrawn instead"]},
+        )
+    record_change(actor, "member.delete", member, snapshot(member), None)
+    db.session.delete(member)
+    db.session.flush()
+
+
+def create_facilitator(data: dict, actor: str, now: datetime) -> Facilitator:
+    """Add a facilitator to the roster."""
+    _ensure_unique(Facilitator, "phone", data["phone"])
+    _ensure_unique(Facilitator, "email", data["email"])
+    facilitator = Facilitator(**data, created_at=now, updated_at=now)
+    db.session.add(facilitator)
+    db.session.flush()
+    record_change(actor, "facilitator.create", facilitator, None, snapshot(facilitator))
+    return facilitator
+
+
+def update_facilitator(facilitator_id: int, changes: dict, actor: str) -> Facilitator:
+    """Change a facilitator."""
+    facilitator = get_or_404(Facilitator, facilitator_id)
+    for field in ("phone", "email"):
+        if field in changes:
+            _ensure_unique(Facilitator, field, changes[field], facilitator.id)
+    return audited_update(actor, "facilitator.update", facilitator, changes)
+
+
+def delete_facilitator(facilitator_id: int, actor: str) -> None:
+    """Remove a facilitator who leads no group."""
+    facilitator = get_or_404(Facilitator, facilitator_id)
+    if db.session.scalar(select(func.count()).where(Group.facilitator_id == facilitator_id)):
+        raise Conflict("facilitator leads groups", {"id": ["reassign their groups before removing them"]})
+    for token in db.session.scalars(select(ApiToken).where(ApiToken.facilitator_id == facilitator_id)):
+        record_change(actor, "token.delete", token, {"id": token.id, "name": token.name}, None)
+        db.session.delete(token)
+    record_change(actor, "facilitator.delete", facilitator, snapshot(facilitator), None)
+    db.session.delete(facilitator)
+    db.session.flush()

@@ -1,0 +1,1 @@
+"""Marshmallow schemas: `*Schema` dumps output, `*Args` loads and validates input."""

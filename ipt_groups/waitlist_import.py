@@ -1,0 +1,130 @@
+"""Waitlist import from a coordinator's spreadsheet (CSV): every row valid, or nothing written."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime
+
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from ipt_groups.availability import parse_sheet_availability
+from ipt_groups.errors import InvalidInput
+from ipt_groups.extensions import db
+from ipt_groups.models import Member
+from ipt_groups.roster import create_member
+from ipt_groups.schemas.member import MemberArgs
+
+REQUIRED_COLUMNS = ("name", "phone", "timezone", "language", "problem_area")
+OPTIONAL_COLUMNS = (
+    "gender", "age_band", "availability", "sms_consent", "sms_consent_source", "waitlisted_at", "notes",
+)  # fmt: skip
+MAX_ROWS = 5000
+_TRUE = {"yes", "y", "true", "1", "x"}
+_FALSE = {"no", "n", "false", "0", ""}
+
+
+def read_rows(text: str) -> list[dict]:
+    """The data rows keyed by normalised column names; header problems raise InvalidInput."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [_column(h) for h in reader.fieldnames or []]
+    unknown = sorted(set(header) - set(REQUIRED_COLUMNS) - set(OPTIONAL_COLUMNS))
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if unknown or missing:
+        raise InvalidInput("the header row is not a waitlist", _header_errors(unknown, missing))
+    reader.fieldnames = header
+    rows = list(reader)
+    if not rows:
+        raise InvalidInput("the file has no rows", {"file": ["no data rows under the header"]})
+    if len(rows) > MAX_ROWS:
+        raise InvalidInput("too many rows", {"file": [f"at most {MAX_ROWS} rows per import"]})
+    return rows
+
+
+def _column(name: str | None) -> str:
+    return (name or "").strip().lower().replace(" ", "_")
+
+
+def _header_errors(unknown: list[str], missing: list[str]) -> dict:
+    errors = {}
+    if missing:
+        errors["missing_columns"] = missing
+    if unknown:
+        allowed = ", ".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+        errors["unknown_columns"] = [f"{c!r} is not a column (allowed: {allowed})" for c in unknown]
+    return errors
+
+
+def _row_to_args(row: dict) -> dict:
+    """Spreadsheet cells to the API's member fields; cell errors raise ValidationError."""
+    data = {k: (v or "").strip() for k, v in row.items() if k is not None and k in MemberArgs().fields}
+    errors = {}
+    for key, convert in (("availability", parse_sheet_availability), ("sms_consent", _yes_no),
+                         ("waitlisted_at", _when)):  # fmt: skip
+        if key in data:
+            try:
+                data[key] = convert(data[key])
+            except ValueError as exc:
+                errors[key] = [str(exc)]
+    if errors:
+        raise ValidationError(errors)
+    return {k: v for k, v in data.items() if v not in ("", None) or k == "sms_consent"}
+
+
+def _yes_no(text: str) -> bool:
+    if text.lower() in _TRUE | _FALSE:
+        return text.lower() in _TRUE
+    raise ValueError(f"{text!r} is not yes or no")
+
+
+def _when(text: str) -> str | None:
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text) if "T" in text or " " in text else date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD) or date and time") from exc
+    if isinstance(when, datetime):
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
+    return datetime(when.year, when.month, when.day, tzinfo=UTC).isoformat()
+
+
+def validate_rows(rows: list[dict]) -> list[dict]:
+    """Every row loaded through the member schema; all errors at once, keyed by spreadsheet row."""
+    loaded, errors, seen = [], {}, {}
+    for line, row in enumerate(rows, start=2):  # row 1 is the header
+        try:
+            data = MemberArgs().load(_row_to_args(row))
+        except ValidationError as exc:
+            errors[str(line)] = exc.messages
+            continue
+        if data["phone"] in seen:
+            errors[str(line)] = {"phone": [f"same phone as row {seen[data['phone']]}"]}
+        seen.setdefault(data["phone"], line)
+        loaded.append(data)
+    if errors:
+        raise InvalidInput(
+            f"{len(errors)} of {len(rows)} rows have errors; nothing was imported", {"rows": errors}
+        )
+    return loaded
+
+
+def import_waitlist(text: str, dry_run: bool, actor: str, now: datetime) -> list[Member]:
+    """Validate the whole file, then (unless a dry run) add every row to the waitlist."""
+    rows = validate_rows(read_rows(text))
+    _check_known_phones(rows)
+    if dry_run:
+        return []
+    return [create_member(row, actor, now) for row in rows]
+
+
+def _check_known_phones(rows: list[dict]) -> None:
+    phones = [r["phone"] for r in rows]
+    known = set(db.session.scalars(select(Member.phone).where(Member.phone.in_(phones))))
+    errors = {str(i): {"phone": ["a member with this phone already exists"]}
+              for i, r in enumerate(rows, start=2) if r["phone"] in known}  # fmt: skip
+    if errors:
+        raise InvalidInput(
+            f"{len(errors)} rows name members already on file; nothing was imported", {"rows": errors}
+        )
