@@ -55,6 +55,7 @@ class Config:
     TWILIO_TIMEOUT_S = float(os.environ.get("TWILIO_TIMEOUT_S", "10"))
     SMS_RATE_PER_S = float(os.environ.get("SMS_RATE_PER_S", "10"))
     SMS_MAX_RETRIES = _env_int("SMS_MAX_RETRIES", 3)
+    SMS_RETRY_BASE_S = float(os.environ.get("SMS_RETRY_BASE_S", "1.0"))
     SCHEDULER_TICK_SECONDS = _env_int("SCHEDULER_TICK_SECONDS", 15)
     DISPATCH_BATCH_SIZE = _env_int("DISPATCH_BATCH_SIZE", 500)
 

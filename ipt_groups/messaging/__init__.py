@@ -1,0 +1,25 @@
+"""Outbound SMS: one adapter chosen by config (`SMS_BACKEND`), errors the outbox can act on."""
+
+from .base import (
+    PermanentSendError,
+    RecordingSender,
+    RetryableSendError,
+    Sender,
+    SendError,
+    SendResult,
+    UnknownOutcomeError,
+    make_sender,
+    mask_phone,
+)
+
+__all__ = [
+    "PermanentSendError",
+    "RecordingSender",
+    "RetryableSendError",
+    "SendError",
+    "SendResult",
+    "Sender",
+    "UnknownOutcomeError",
+    "make_sender",
+    "mask_phone",
+]

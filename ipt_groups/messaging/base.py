@@ -1,0 +1,169 @@
+"""The SMS sender contract: result and error types, Twilio error classification, adapter choice, a fake.
+
+Nothing here imports `twilio` or Flask, so the outbox, the scheduler and tests can use it freely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple, Protocol
+
+PermanentKind = Literal["invalid_number", "not_mobile", "unsubscribed", "config", "rejected"]
+
+
+class SendResult(NamedTuple):
+    """What the provider said about an accepted message."""
+
+    provider_id: str | None
+    status: str
+
+
+class Sender(Protocol):
+    """Anything that can send one SMS; chosen by `SMS_BACKEND` through `make_sender`."""
+
+    def send(self, to: str, body: str, *, status_callback: str | None = None) -> SendResult:
+        """Send `body` to the E.164 number `to`, or raise a `SendError`."""
+        ...
+
+
+class SendError(Exception):
+    """Base of every error a `Sender` raises."""
+
+
+class RetryableSendError(SendError):
+    """The message was certainly not accepted and may be sent again later (throttling, 5xx, no connection)."""
+
+    def __init__(self, code: int | None, reason: str) -> None:
+        super().__init__(f"retryable ({code}): {reason}")
+        self.code = code
+        self.reason = reason
+
+
+class PermanentSendError(SendError):
+    """The message was refused and resending the same request will not help."""
+
+    def __init__(self, code: int | None, reason: str, kind: PermanentKind) -> None:
+        super().__init__(f"{kind} ({code}): {reason}")
+        self.code = code
+        self.reason = reason
+        self.kind = kind
+
+
+class UnknownOutcomeError(SendError):
+    """The request may have reached the provider; resending could deliver the message twice."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"unknown outcome: {reason}")
+        self.reason = reason
+
+
+class SmsConfigError(ValueError):
+    """The SMS backend is missing settings or has ill-formed ones."""
+
+
+# Twilio error codes (https://www.twilio.com/docs/api/errors) that say something about the recipient.
+_RECIPIENT_CODES: dict[int, PermanentKind] = {
+    21211: "invalid_number",  # invalid 'To' number
+    21614: "not_mobile",  # 'To' is not a mobile number
+    21610: "unsubscribed",  # the recipient replied STOP
+}
+
+# Codes that mean our account or settings are wrong: every message would fail, so alert the operator.
+_CONFIG_CODES = frozenset(
+    {
+        20003,  # authentication failed
+        20404,  # resource not found: wrong account SID or messaging service
+        21212,  # invalid 'From' number
+        21408,  # sending to this region is not enabled
+        21603,  # 'From' or messaging service is required
+        21606,  # 'From' number cannot send SMS
+        21608,  # trial account: 'To' is not verified
+        21659,  # 'From' is not a Twilio number
+    }
+)
+_CONFIG_STATUSES = frozenset({401, 403, 404, 405})
+
+
+def classify_twilio_error(status: int, code: int | None, reason: str = "") -> SendError:
+    """Map a Twilio error response (HTTP status, Twilio code) to the error a `Sender` raises."""
+    reason = reason or f"HTTP {status}"
+    if status == 429 or code == 20429 or status >= 500:
+        return RetryableSendError(code, reason)
+    if code in _RECIPIENT_CODES:
+        return PermanentSendError(code, reason, _RECIPIENT_CODES[code])
+    if code in _CONFIG_CODES or status in _CONFIG_STATUSES or status < 400:
+        # A redirect (status < 400) means the API URL points somewhere other than Twilio.
+        return PermanentSendError(code, reason, "config")
+    return PermanentSendError(code, reason, "rejected")
+
+
+def mask_phone(e164: str | None) -> str:
+    """Hide the middle of a phone number for logs and consoles: '+15551232345' -> '+1******2345'."""
+    if not e164:
+        return ""
+    if len(e164) <= 6:
+        return "*" * len(e164)
+    head = 2 if e164.startswith("+") else 0
+    return e164[:head] + "*" * (len(e164) - head - 4) + e164[-4:]
+
+
+def make_sender(config: Mapping, **twilio_options: Any) -> Sender:
+    """Build the sender named by `config['SMS_BACKEND']` (`console`, the default, or `twilio`).
+
+    `twilio_options` (`sleep=`, `http_client=`) go to `TwilioSender`, so tests never back off for real.
+    """
+    backend = str(config.get("SMS_BACKEND") or "console").strip().lower()
+    if backend == "console":
+        from .console import ConsoleSender
+
+        return ConsoleSender()
+    if backend == "twilio":
+        # Imported lazily so that `twilio` is loaded only where it is used.
+        from .twilio import TwilioSender
+
+        return TwilioSender(config, **twilio_options)
+    raise SmsConfigError(f"SMS_BACKEND must be 'console' or 'twilio', not {backend!r}")
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """One call recorded by `RecordingSender`."""
+
+    to: str
+    body: str
+    status_callback: str | None = None
+
+
+@dataclass
+class RecordingSender:
+    """A fake `Sender` for tests: records every call and raises errors it was scripted with."""
+
+    sent: list[SentMessage] = field(default_factory=list)
+    attempts: list[SentMessage] = field(default_factory=list)
+    _queued: list[SendError] = field(default_factory=list)
+    _by_number: dict[str, SendError] = field(default_factory=dict)
+
+    def fail_next(self, *errors: SendError) -> None:
+        """Make the next calls raise these errors, one per call, before sends succeed again."""
+        self._queued.extend(errors)
+
+    def fail_always(self, to: str, error: SendError) -> None:
+        """Make every send to `to` raise `error` (e.g. an unsubscribed member)."""
+        self._by_number[to] = error
+
+    def send(self, to: str, body: str, *, status_callback: str | None = None) -> SendResult:
+        """Record the call; raise a scripted error or return a fake provider id."""
+        message = SentMessage(to, body, status_callback)
+        self.attempts.append(message)
+        if to in self._by_number:
+            raise self._by_number[to]
+        if self._queued:
+            raise self._queued.pop(0)
+        self.sent.append(message)
+        return SendResult(f"rec-{len(self.sent)}", "sent")
+
+    @property
+    def bodies(self) -> list[str]:
+        """The bodies of the messages sent successfully, in order."""
+        return [message.body for message in self.sent]
