@@ -1,9 +1,32 @@
 """The persistent aggregates; importing this package registers every table on `db.metadata`."""
 
+from ipt_groups.models.attendance import AttendanceRecord, Rsvp
 from ipt_groups.models.audit import AuditEntry
 from ipt_groups.models.facilitator import Facilitator
 from ipt_groups.models.group import Enrolment, Group
 from ipt_groups.models.member import Member
+from ipt_groups.models.message import InboundMessage, Message
+from ipt_groups.models.programme import CycleTemplateRow, Setting
+from ipt_groups.models.session import Cycle, GroupSession, IndividualMeeting
+from ipt_groups.models.survey import Alert, Checkin
 from ipt_groups.models.token import ApiToken
 
-__all__ = ["ApiToken", "AuditEntry", "Enrolment", "Facilitator", "Group", "Member"]
+__all__ = [
+    "Alert",
+    "ApiToken",
+    "AttendanceRecord",
+    "AuditEntry",
+    "Checkin",
+    "Cycle",
+    "CycleTemplateRow",
+    "Enrolment",
+    "Facilitator",
+    "Group",
+    "GroupSession",
+    "InboundMessage",
+    "IndividualMeeting",
+    "Member",
+    "Message",
+    "Rsvp",
+    "Setting",
+]

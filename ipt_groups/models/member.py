@@ -33,6 +33,8 @@ class Member(db.Model):
     sms_consent: Mapped[bool] = mapped_column(default=False)
     sms_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sms_consent_source: Mapped[str | None] = mapped_column(String(200))
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # STOP: no message of any kind
+    phone_problem: Mapped[str | None] = mapped_column(String(32))  # invalid_number, not_mobile
     status: Mapped[str] = mapped_column(String(16), default="waitlisted", index=True)
     waitlisted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     notes: Mapped[str | None] = mapped_column(String(2000))

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ipt_groups.extensions import db
+from ipt_groups.models.checks import one_of
+from ipt_groups.models.types import UTCDateTime, utcnow
+
+MESSAGE_STATES = ("pending", "sending", "sent", "failed", "cancelled", "expired", "suppressed", "unknown")
+DELIVERY_STATUSES = ("queued", "sent", "delivered", "undelivered", "failed")
+
+
+class Message(db.Model):
+    """The outbox: one planned SMS. `dedupe_key` (recipient, subject, kind) makes it impossible to
+    plan or send the same message twice by any path."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        one_of("state", MESSAGE_STATES),
+        # The dispatcher's only scan: due rows of one state, oldest first.
+        Index("ix_messages_state_due_at", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    facilitator_id: Mapped[int | None] = mapped_column(ForeignKey("facilitators.id"), index=True)
+    to_phone: Mapped[str | None] = mapped_column(String(20))  # for recipients who are neither
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), index=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"), index=True)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("individual_meetings.id"))
+    context: Mapped[dict] = mapped_column(JSON, default=dict)
+    body: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    reason: Mapped[str | None] = mapped_column(String(300))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class InboundMessage(db.Model):
+    """An SMS received; `provider_id` (Twilio's MessageSid) makes Twilio's retries harmless."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(64), unique=True)
+    from_phone: Mapped[str] = mapped_column(String(20))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handled: Mapped[dict] = mapped_column(JSON, default=dict)
