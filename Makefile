@@ -23,10 +23,14 @@ demo: migrate
 	@$(BIN)/flask ipt load-demo --if-empty --token-file instance/demo-token.txt
 	@test ! -f instance/demo-token.txt || echo "Demo coordinator token: $$(cat instance/demo-token.txt)"
 
-# The web process (gunicorn) on PORT; Ctrl-C stops everything started here.
+# The web process (gunicorn) on PORT and the scheduler (console SMS backend by default, which
+# prints each message); Ctrl-C stops both.
 run: demo
-	@echo "Serving on http://127.0.0.1:$(PORT) (API docs at /api/docs)"
-	$(BIN)/gunicorn --workers $(WEB_WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+	@echo "Serving on http://127.0.0.1:$(PORT) (API docs at /api/docs); Ctrl-C stops web and scheduler"
+	@trap 'kill 0' INT TERM; \
+	$(BIN)/flask ipt scheduler & \
+	$(BIN)/gunicorn --workers $(WEB_WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app & \
+	wait
 
 test: install
 	$(BIN)/pytest -q

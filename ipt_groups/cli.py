@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 from datetime import UTC, datetime
 
@@ -87,3 +88,42 @@ def load_demo(if_empty: bool, seed: int, token_file: str | None) -> None:
             out.write(token + "\n")
     click.echo("Demo programme loaded. Coordinator token:")
     click.echo(token)
+
+
+@ipt.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduler process (one per deployment): it sends due messages every tick."""
+    from flask import current_app
+
+    from ipt_groups.scheduler import AlreadyRunning, run_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        run_scheduler(current_app._get_current_object())
+    except AlreadyRunning as exc:
+        raise click.ClickException(f"not starting: {exc}") from exc
+
+
+@ipt.command("tick")
+def tick_command() -> None:
+    """Run one dispatcher tick now (operations and tests); prints what it did."""
+    from flask import current_app
+
+    from ipt_groups.messaging import make_sender
+    from ipt_groups.scheduler import tick, worker_id
+
+    app = current_app._get_current_object()
+    stats = tick(app, make_sender(app.config), None, worker_id())
+    click.echo(
+        f"claimed {stats.claimed}, expired {stats.expired}, {stats.by_outcome}" if stats else "tick failed"
+    )
+
+
+@ipt.command("preview-cycle")
+@click.argument("group_id", type=int)
+def preview_cycle(group_id: int) -> None:
+    """Print every message the group's cycle will send, in the recipients' local times."""
+    from ipt_groups.messaging.preview import preview_lines
+
+    for line in preview_lines(group_id):
+        click.echo(line)

@@ -7,8 +7,8 @@ from ipt_groups.extensions import api
 
 def register(app: Flask) -> None:
     """Register every blueprint."""
-    from ipt_groups.api import facilitators, groups, health, members
+    from ipt_groups.api import cycles, facilitators, groups, health, members, messages
 
     app.register_blueprint(health.bp)
-    for module in (members, facilitators, groups):
+    for module in (members, facilitators, groups, cycles, messages):
         api.register_blueprint(module.bp)

@@ -42,6 +42,9 @@ class Message(db.Model):
     reason: Mapped[str | None] = mapped_column(String(300))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
+    # Set (and committed) just before the provider is called: a crash after it leaves a row that
+    # may have been sent, which recovery marks unknown instead of sending again.
+    send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     delivery_status: Mapped[str | None] = mapped_column(String(16))

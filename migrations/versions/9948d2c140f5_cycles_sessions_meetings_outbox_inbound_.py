@@ -1,8 +1,8 @@
 """cycles, sessions, meetings, outbox, inbound, check-ins, alerts, attendance, settings
 
-Revision ID: 1d76c875c93a
+Revision ID: 9948d2c140f5
 Revises: f9f200e5eebe
-Create Date: 2026-11-25 21:28:54.103314
+Create Date: 2026-11-25 21:30:10.200526
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '1d76c875c93a'
+revision = '9948d2c140f5'
 down_revision = 'f9f200e5eebe'
 branch_labels = None
 depends_on = None
@@ -197,6 +197,7 @@ def upgrade():
     sa.Column('reason', sa.String(length=300), nullable=True),
     sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('claimed_by', sa.String(length=100), nullable=True),
+    sa.Column('send_started_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('provider_id', sa.String(length=64), nullable=True),
     sa.Column('delivery_status', sa.String(length=16), nullable=True),

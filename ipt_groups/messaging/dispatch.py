@@ -1,0 +1,123 @@
+"""One dispatcher tick: expire what is too late, claim what is due, send each after its claim is
+committed, and record every outcome with its reason."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from ipt_groups.cycles import QuietHours, defer_out_of_quiet, in_quiet_hours
+from ipt_groups.extensions import db
+from ipt_groups.messaging.base import (
+    PermanentSendError,
+    RetryableSendError,
+    Sender,
+    SendError,
+    UnknownOutcomeError,
+    mask_phone,
+)
+from ipt_groups.messaging.content import compose
+from ipt_groups.messaging.outbox import (
+    MAX_ATTEMPTS,
+    QUIET_EXEMPT,
+    RETRY_DELAY,
+    TickStats,
+    claim_due,
+    expire_overdue,
+)
+from ipt_groups.messaging.recipients import Recipient, resolve_recipient
+from ipt_groups.messaging.refusals import apply_permanent_failure
+from ipt_groups.models import Message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    """What a tick needs besides the clock and the sender."""
+
+    worker: str
+    batch: int
+    quiet: QuietHours
+    status_callback: str | None = None
+    texts: dict | None = None
+    programme: str = ""
+
+
+def run_tick(sender: Sender, now: datetime, settings: DispatchSettings, pacer=None) -> TickStats:
+    """Expire, claim and send everything due at `now`; each outcome is committed on its own."""
+    stats = TickStats(expired=expire_overdue(now))
+    db.session.commit()
+    ids = claim_due(now, settings.worker, settings.batch)
+    stats.claimed = len(ids)
+    for message_id in ids:
+        stats.count(deliver(message_id, sender, now, settings, pacer))
+    return stats
+
+
+def deliver(message_id: int, sender: Sender, now: datetime, settings: DispatchSettings, pacer=None) -> str:
+    """Send one claimed message, or say why not; returns the state it ends the tick in."""
+    message = db.session.get(Message, message_id)
+    recipient = resolve_recipient(message)
+    hold = _hold_reason(message, recipient, now, settings.quiet)
+    if hold:
+        db.session.commit()
+        return hold
+    message.body = compose(message, recipient, settings)
+    message.send_started_at = now
+    db.session.commit()
+    if pacer is not None:
+        pacer.wait()
+    _send(message, recipient, sender, now, settings)
+    db.session.commit()
+    return message.state
+
+
+def _hold_reason(message: Message, recipient: Recipient, now: datetime, quiet: QuietHours) -> str | None:
+    if recipient.blocked:
+        _finish(message, "suppressed", recipient.blocked)
+        return "suppressed"
+    if message.kind in QUIET_EXEMPT or not in_quiet_hours(now, recipient.timezone, quiet):
+        return None
+    later = defer_out_of_quiet(now, recipient.timezone, quiet)
+    if message.deadline_at and later >= message.deadline_at:
+        _finish(message, "expired", "due inside the recipient's quiet hours, and too late after them")
+        return "expired"
+    message.state, message.due_at, message.reason = "pending", later, "deferred: recipient's quiet hours"
+    return "deferred"
+
+
+def _send(message: Message, recipient: Recipient, sender: Sender, now: datetime, settings) -> None:
+    try:
+        result = sender.send(recipient.phone, message.body, status_callback=settings.status_callback)
+    except RetryableSendError as exc:
+        _retry_or_fail(message, now, exc)
+    except PermanentSendError as exc:
+        _finish(message, "failed", f"{exc.kind} ({exc.code}): {exc.reason}")
+        apply_permanent_failure(message, exc, now)
+    except UnknownOutcomeError as exc:
+        _finish(message, "unknown", f"may have been sent; not resent: {exc.reason}")
+    except SendError as exc:  # an adapter's own error type: treat as unknown, never resend
+        _finish(message, "unknown", f"unexpected send error; not resent: {exc}")
+    else:
+        message.state, message.sent_at = "sent", now
+        message.provider_id, message.delivery_status = result.provider_id, _status(result.status)
+        log.info("sent message %s (%s) to %s", message.id, message.kind, mask_phone(recipient.phone))
+
+
+def _status(status: str | None) -> str | None:
+    return status if status in ("queued", "sent", "delivered", "undelivered", "failed") else None
+
+
+def _retry_or_fail(message: Message, now: datetime, exc: RetryableSendError) -> None:
+    if message.attempts >= MAX_ATTEMPTS:
+        _finish(message, "failed", f"gave up after {message.attempts} attempts: {exc.reason}")
+        return
+    message.state, message.send_started_at = "pending", None
+    message.due_at = now + RETRY_DELAY * message.attempts
+    message.reason = f"retrying ({exc.code}): {exc.reason}"
+
+
+def _finish(message: Message, state: str, reason: str) -> None:
+    message.state, message.reason = state, reason[:300]

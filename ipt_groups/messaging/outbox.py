@@ -1,0 +1,126 @@
+"""The outbox: every planned SMS is a row with a state and a unique key. Rows are planned inside
+the transaction that caused them; the dispatcher claims due rows atomically and sends them after
+the claim is committed, so nothing is lost and nothing is sent twice."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, insert, or_, select, update
+
+from ipt_groups.extensions import db
+from ipt_groups.models import Message
+
+log = logging.getLogger(__name__)
+
+# Messages a person is waiting for right now: never deferred by quiet hours.
+QUIET_EXEMPT = frozenset({"safety_alert", "crisis_line", "operator_alert"})
+RETRY_DELAY = timedelta(minutes=2)
+MAX_ATTEMPTS = 5
+
+
+def plan_messages(rows: list[dict]) -> int:
+    """Insert planned messages in bulk (each a dict of Message fields, with a unique dedupe_key)."""
+    if rows:
+        db.session.execute(insert(Message), [{"state": "pending", "attempts": 0, **r} for r in rows])
+    return len(rows)
+
+
+def plan_once(row: dict) -> Message | None:
+    """Plan one message unless its key was planned before (by any path): None if it was."""
+    if db.session.scalar(select(Message.id).where(Message.dedupe_key == row["dedupe_key"])):
+        return None
+    message = Message(state="pending", attempts=0, **row)
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def cancel_pending(*where, reason: str) -> int:
+    """Cancel the pending messages matching `where` (a member opted out, a session was cancelled)."""
+    stmt = update(Message).where(Message.state == "pending", *where).values(state="cancelled", reason=reason)
+    return db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+
+
+def expire_overdue(now: datetime) -> int:
+    """Pending messages whose moment has passed (the session has started) become expired."""
+    # due_at <= deadline_at always, so the (state, due_at) index bounds this to what is due.
+    stmt = (
+        update(Message)
+        .where(Message.state == "pending", Message.due_at <= now, Message.deadline_at <= now)
+        .values(state="expired", reason="its moment passed before it could be sent (the session had started)")
+    )
+    return db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+
+
+def claim_due(now: datetime, worker: str, limit: int) -> list[int]:
+    """Atomically move up to `limit` due rows from pending to sending for this worker.
+
+    PostgreSQL: FOR UPDATE SKIP LOCKED lets concurrent dispatchers take disjoint rows. SQLite: the
+    UPDATE is serialised by the database lock and re-checks state, a compare-and-set."""
+    # A CTE, not IN (subquery): PostgreSQL may re-run an IN subquery and take more than `limit` rows.
+    due = (
+        select(Message.id)
+        .where(Message.state == "pending", Message.due_at <= now)
+        .order_by(Message.due_at, Message.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("due")
+    )
+    stmt = (
+        update(Message)
+        .where(Message.id == due.c.id, Message.state == "pending")
+        .values(state="sending", claimed_at=now, claimed_by=worker, attempts=Message.attempts + 1)
+        .returning(Message.id)
+    )
+    ids = sorted(db.session.execute(stmt.execution_options(synchronize_session=False)).scalars())
+    db.session.commit()
+    return ids
+
+
+def recover_interrupted(now: datetime, worker: str, lease: timedelta | None = None) -> tuple[int, int]:
+    """Rows left in `sending` by a stopped dispatcher: back to pending if the send never began,
+    `unknown` if it may have reached the provider (never resent blindly). Returns (requeued, unknown)."""
+    stale = [Message.state == "sending", Message.claimed_by != worker]
+    if lease is not None:
+        stale.append(Message.claimed_at <= now - lease)
+    requeued = db.session.execute(
+        update(Message)
+        .where(*stale, Message.send_started_at.is_(None))
+        .values(state="pending", claimed_by=None, reason="requeued: the dispatcher stopped before sending")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    unknown = db.session.execute(
+        update(Message)
+        .where(*stale, Message.send_started_at.is_not(None))
+        .values(
+            state="unknown", reason="the dispatcher stopped during the send; not resent, to avoid a double"
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return requeued, unknown
+
+
+@dataclass
+class TickStats:
+    """What one dispatcher tick did."""
+
+    expired: int = 0
+    claimed: int = 0
+    by_outcome: dict[str, int] = field(default_factory=dict)
+
+    def count(self, outcome: str) -> None:
+        self.by_outcome[outcome] = self.by_outcome.get(outcome, 0) + 1
+
+
+def pending_filter_for(member_id: int | None = None, session_id: int | None = None):
+    """A WHERE clause for a member's or a session's messages."""
+    clauses = []
+    if member_id is not None:
+        clauses.append(Message.member_id == member_id)
+    if session_id is not None:
+        clauses.append(Message.session_id == session_id)
+    return and_(*clauses) if clauses else or_(True)

@@ -1,0 +1,46 @@
+"""Who a message goes to, at the moment it is sent: phone, timezone, and whether they may be texted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from ipt_groups.extensions import db
+from ipt_groups.models import Facilitator, Member, Message
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A resolved recipient; `blocked` says why they must not be texted."""
+
+    name: str
+    phone: str
+    timezone: str
+    blocked: str | None = None
+
+
+def resolve_recipient(message: Message) -> Recipient:
+    """The member, the facilitator or the on-call number the message is for."""
+    if message.member_id is not None:
+        return _member(db.session.get(Member, message.member_id))
+    if message.facilitator_id is not None:
+        f = db.session.get(Facilitator, message.facilitator_id)
+        return Recipient(f.name, f.phone, f.timezone)
+    tz = current_app.config["PROGRAMME_TIMEZONE"]
+    return Recipient("on call", message.to_phone or "", tz, None if message.to_phone else "no phone number")
+
+
+def _member(member: Member) -> Recipient:
+    return Recipient(member.name, member.phone, member.timezone, member_block_reason(member))
+
+
+def member_block_reason(member: Member) -> str | None:
+    """Why a member must not be texted now, or None."""
+    if member.opted_out_at is not None:
+        return "the member texted STOP"
+    if not member.sms_consent:
+        return "no consent to SMS on record"
+    if member.phone_problem:
+        return f"the phone number was refused ({member.phone_problem})"
+    return None
