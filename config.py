@@ -35,6 +35,9 @@ class Config:
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "US")
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)  # set to 1 behind one reverse proxy
+    CHECKIN_TTL_HOURS = _env_int("CHECKIN_TTL_HOURS", 48)
+    CRISIS_PHRASES = _env_list("CRISIS_PHRASES", "")  # empty: the built-in list (replies.py)
     PROGRAMME_NAME = os.environ.get("PROGRAMME_NAME", "Wellbeing Groups")
     PROGRAMME_TIMEZONE = os.environ.get("PROGRAMME_TIMEZONE", "UTC")
     CRISIS_LINE_TEXT = os.environ.get(

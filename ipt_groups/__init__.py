@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import config_for
 
@@ -15,6 +16,8 @@ def create_app(config_object: object | None = None, **overrides) -> Flask:
     app.config.from_object(config_object or config_for())
     app.config.update(overrides)
     os.makedirs(app.instance_path, exist_ok=True)
+    if app.config.get("TRUSTED_PROXIES"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 from flask import current_app
 from sqlalchemy import select
 
-from ipt_groups import cycles
+from ipt_groups import checkins, cycles
 from ipt_groups.audit import record_change, snapshot
 from ipt_groups.availability import parse_hhmm
 from ipt_groups.cycle_templates import TEMPLATES, CycleTemplate, template_from_dict, template_to_dict
@@ -83,6 +83,7 @@ def start_cycle(group_id: int, data: dict, actor: str, now: datetime) -> Cycle:
     group.status = "scheduled"
     db.session.flush()
     reminders.plan_cycle_reminders(group, sessions, meetings, quiet_hours(), now)
+    checkins.plan_cycle_checkins(group, sessions, meetings, quiet_hours(), now)
     record_change(actor, "cycle.create", cycle, None, snapshot(cycle))
     return cycle
 

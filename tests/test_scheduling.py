@@ -71,12 +71,15 @@ def test_cycle_plans_every_reminder_once(client, auth, group):
     g = group()
     r = _start(client, auth, g.id, template="who-8")
     assert r.status_code == 201
-    # 8 sessions x (3 members x 2 + facilitator 1) + 3 pre-group meetings x 2
-    assert count(Message) == 8 * 7 + 3 * 2
+    # 8 sessions x (3 members x 2 + facilitator 1) + 3 pre-group meetings x 2, then check-ins:
+    # 8 sessions x 3 members + the PHQ-9 before each pre-group meeting
+    assert Message.query.filter(Message.kind != "checkin").count() == 8 * 7 + 3 * 2
+    assert Message.query.filter_by(kind="checkin").count() == 8 * 3 + 3
+    assert {m.context["instrument"] for m in Message.query.filter_by(kind="checkin")} == {"phq9", "phq2"}
     assert count(IndividualMeeting) == 3
     assert len({m.dedupe_key for m in Message.query}) == count(Message)
     again = _start(client, auth, g.id, template="who-8")
-    assert again.status_code == 409 and count(Message) == 62
+    assert again.status_code == 409 and count(Message) == 62 + 27
 
 
 def test_quiet_hours_hold_in_the_members_own_timezone(client, auth, group):
@@ -178,7 +181,10 @@ def test_cancel_with_shift_keeps_n_sessions_and_moves_their_messages(client, aut
     assert _session(12).starts_at == old_12 + timedelta(days=7)
     for s in sessions[4:]:
         for m in _pending(s.id):
-            assert m.deadline_at == s.starts_at and m.due_at < s.starts_at
+            if m.kind == "checkin":
+                assert s.starts_at + timedelta(days=2) <= m.due_at < s.starts_at + timedelta(days=3)
+            else:
+                assert m.deadline_at == s.starts_at and m.due_at < s.starts_at
     notices = Message.query.filter_by(kind="change_notice").all()
     assert len(notices) == 3 and {n.context["text"] for n in notices} == {"session_cancelled_shifted"}
 
@@ -192,7 +198,12 @@ def test_cancel_without_shift_cancels_the_session_and_its_messages(client, auth,
     )
     assert r.json["status"] == "cancelled"
     states = {m.kind: m.state for m in Message.query.filter_by(session_id=s5.id, member_id=_member_ids(g)[0])}
-    assert states == {"reminder_24h": "cancelled", "reminder_2h": "cancelled", "change_notice": "pending"}
+    assert states == {
+        "reminder_24h": "cancelled",
+        "reminder_2h": "cancelled",
+        "checkin": "cancelled",
+        "change_notice": "pending",
+    }
     assert _session(6).starts_at > _session(5).starts_at  # the others stay
     again = client.patch(f"/api/v1/sessions/{s5.id}", json={"status": "cancelled"}, headers=auth)
     assert again.status_code == 409

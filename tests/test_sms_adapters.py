@@ -413,11 +413,12 @@ def test_recording_sender_records_and_raises_scripted_errors():
     fake.fail_always("+15550000000", PermanentSendError(21610, "STOP", "unsubscribed"))
     with pytest.raises(RetryableSendError):
         fake.send(TO, "first")
-    assert fake.send(TO, "second", status_callback="https://cb").provider_id == "rec-1"
+    first_id = fake.send(TO, "second", status_callback="https://cb").provider_id
+    assert first_id.startswith("rec-") and first_id != fake.send(TO, "again").provider_id
     with pytest.raises(PermanentSendError):
         fake.send("+15550000000", "third")
-    assert fake.bodies == ["second"]
-    assert [m.body for m in fake.attempts] == ["first", "second", "third"]
+    assert fake.bodies == ["second", "again"]
+    assert [m.body for m in fake.attempts] == ["first", "second", "again", "third"]
     assert fake.sent[0].status_callback == "https://cb"
 
 

@@ -7,8 +7,9 @@ from ipt_groups.extensions import api
 
 def register(app: Flask) -> None:
     """Register every blueprint."""
-    from ipt_groups.api import cycles, facilitators, groups, health, members, messages
+    from ipt_groups.api import alerts, cycles, facilitators, groups, health, members, messages, twilio_hooks
 
     app.register_blueprint(health.bp)
-    for module in (members, facilitators, groups, cycles, messages):
+    app.register_blueprint(twilio_hooks.bp)
+    for module in (members, facilitators, groups, cycles, messages, alerts):
         api.register_blueprint(module.bp)

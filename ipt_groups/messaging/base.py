@@ -5,6 +5,7 @@ Nothing here imports `twilio` or Flask, so the outbox, the scheduler and tests c
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, Protocol
@@ -161,7 +162,7 @@ class RecordingSender:
         if self._queued:
             raise self._queued.pop(0)
         self.sent.append(message)
-        return SendResult(f"rec-{len(self.sent)}", "sent")
+        return SendResult(f"rec-{uuid.uuid4().hex}", "sent")  # unique, as a provider's ids are
 
     @property
     def bodies(self) -> list[str]:

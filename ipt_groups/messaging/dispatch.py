@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from ipt_groups.checkins import expire_checkins, open_checkin
 from ipt_groups.cycles import QuietHours, defer_out_of_quiet, in_quiet_hours
 from ipt_groups.extensions import db
 from ipt_groups.messaging.base import (
@@ -48,6 +49,7 @@ class DispatchSettings:
 def run_tick(sender: Sender, now: datetime, settings: DispatchSettings, pacer=None) -> TickStats:
     """Expire, claim and send everything due at `now`; each outcome is committed on its own."""
     stats = TickStats(expired=expire_overdue(now))
+    expire_checkins(now)
     db.session.commit()
     ids = claim_due(now, settings.worker, settings.batch)
     stats.claimed = len(ids)
@@ -64,7 +66,9 @@ def deliver(message_id: int, sender: Sender, now: datetime, settings: DispatchSe
     if hold:
         db.session.commit()
         return hold
-    message.body = compose(message, recipient, settings)
+    message.body = (
+        open_checkin(message, now) if message.kind == "checkin" else compose(message, recipient, settings)
+    )
     message.send_started_at = now
     db.session.commit()
     if pacer is not None:

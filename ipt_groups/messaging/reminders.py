@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from ipt_groups.checkins import CHECKIN_WINDOW, checkin_due
 from ipt_groups.cycles import DEFAULT_REMINDERS, QuietHours, plan_reminder, rules_for
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import cancel_pending, plan_messages, plan_once
@@ -91,6 +92,10 @@ def follow_session_change(group, session, old_start: str | None, notice: str | N
 
 
 def _retime(message: Message, starts_at: datetime, quiet: QuietHours, now: datetime) -> None:
+    if message.kind == "checkin":  # it follows the session, two days after it
+        message.due_at = checkin_due(starts_at, _timezone_of(message), quiet)
+        message.deadline_at = message.due_at + CHECKIN_WINDOW
+        return
     offset = _OFFSETS.get(message.kind)
     if offset is None:  # a notice: it stays due now, but must not outlive the new start
         message.deadline_at = starts_at

@@ -1,0 +1,200 @@
+"""Members' replies by SMS. Keywords win over any open conversation; words of crisis always reach a
+human; RSVPs are routed to the next session even while a check-in is open; Twilio's retries of the
+same message are answered from the first handling."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select
+
+from ipt_groups.alerts import current_group, raise_safety_alert
+from ipt_groups.checkins import answer_checkin, close_open, open_for
+from ipt_groups.extensions import db
+from ipt_groups.messaging.outbox import plan_once
+from ipt_groups.messaging.refusals import opt_out
+from ipt_groups.messaging.texts import first_name, local_when
+from ipt_groups.models import AttendanceRecord, GroupSession, InboundMessage, Member, Message, Rsvp
+from ipt_groups.replies import DEFAULT_CRISIS_PHRASES, classify, detect_crisis
+
+UNKNOWN_SENDER_TEXT = "Sorry, we don't recognise this number. Please contact your coordinator."
+ACK_TEXT = "Thanks, your message was received. For anything urgent, please call your coordinator."
+
+
+def receive_sms(provider_id: str, from_phone: str, body: str, now: datetime) -> str | None:
+    """Handle one inbound SMS once; returns the reply text (None: no reply)."""
+    seen = db.session.scalar(select(InboundMessage).filter_by(provider_id=provider_id))
+    if seen is not None:
+        return seen.handled.get("reply")
+    member = db.session.scalar(select(Member).filter_by(phone=from_phone))
+    record = InboundMessage(
+        provider_id=provider_id,
+        from_phone=from_phone,
+        body=body[:1600],
+        member_id=member.id if member else None,
+        received_at=now,
+        kind="other",
+        handled={},
+    )
+    db.session.add(record)
+    db.session.flush()
+    reply = _from_member(member, record, now) if member else _from_stranger(record)
+    record.handled = {**record.handled, "reply": reply}
+    return reply
+
+
+def _from_stranger(record: InboundMessage) -> str | None:
+    record.kind = "unknown_sender"
+    earlier = select(InboundMessage.id).where(
+        InboundMessage.from_phone == record.from_phone, InboundMessage.id != record.id
+    )
+    return None if db.session.scalar(earlier.limit(1)) else UNKNOWN_SENDER_TEXT
+
+
+def _from_member(member: Member, record: InboundMessage, now: datetime) -> str | None:
+    inbound = classify(record.body)
+    record.kind = inbound.kind
+    crisis = _crisis(member, record, now)
+    reply = _KEYWORDS.get(inbound.kind, _other)(member, record, now)
+    return " ".join(t for t in (crisis, reply) if t) or None
+
+
+def _crisis(member: Member, record: InboundMessage, now: datetime) -> str | None:
+    phrases = tuple(current_app.config.get("CRISIS_PHRASES") or DEFAULT_CRISIS_PHRASES)
+    phrase = detect_crisis(record.body, phrases)
+    if phrase is None:
+        return None
+    alert = raise_safety_alert(member, "crisis_words", {"phrase": phrase, "inbound_id": record.id}, now)
+    record.handled = {**record.handled, "alert_id": alert.id}
+    return current_app.config["CRISIS_LINE_TEXT"]
+
+
+def _stop(member: Member, record: InboundMessage, now: datetime) -> None:
+    cancelled = opt_out(member, now, f"SMS {record.body.strip()[:20].upper()}")
+    close_open(member.id, now, "cancelled")
+    record.handled = {**record.handled, "cancelled_messages": cancelled}
+    return None  # the carrier and Twilio confirm an opt-out themselves; a second text would be noise
+
+
+def _start(member: Member, record: InboundMessage, now: datetime) -> str:
+    member.opted_out_at, member.phone_problem = None, None
+    member.sms_consent, member.sms_consent_at, member.sms_consent_source = True, now, "SMS START"
+    return f"You will get messages from {current_app.config['PROGRAMME_NAME']} again. Reply STOP to stop."
+
+
+def _help(member: Member, record: InboundMessage, now: datetime) -> str:
+    return current_app.config["HELP_TEXT"]
+
+
+def _other(member: Member, record: InboundMessage, now: datetime) -> str | None:
+    if member.opted_out_at is not None:
+        return None  # kept for the record; an opted-out member is not texted
+    checkin = open_for(member.id)
+    if checkin is not None:
+        record.kind, record.handled = "checkin_answer", {**record.handled, "checkin_id": checkin.id}
+        return answer_checkin(checkin, member, record.body, now)
+    return ACK_TEXT
+
+
+def _rsvp(member: Member, record: InboundMessage, now: datetime) -> str:
+    session = next_session(member.id, now)
+    if session is None:
+        return "Thanks. We could not find an upcoming meeting for you; your coordinator will be in touch."
+    response = "confirm" if record.kind == "rsvp_confirm" else "decline"
+    rsvp = db.session.scalar(select(Rsvp).filter_by(session_id=session.id, member_id=member.id))
+    if rsvp is None:
+        rsvp = Rsvp(session_id=session.id, member_id=member.id)
+        db.session.add(rsvp)
+    rsvp.response, rsvp.responded_at = response, now
+    _prefill_attendance(session, member, response, now)
+    if response == "confirm":
+        return "Thanks, see you then."
+    _tell_facilitator(session, member, now)
+    return "Thanks for letting us know. We've told your facilitator."
+
+
+def next_session(member_id: int, now: datetime) -> GroupSession | None:
+    """The next scheduled session of the member's current group."""
+    group = current_group(member_id)
+    if group is None:
+        return None
+    query = (
+        select(GroupSession)
+        .where(
+            GroupSession.group_id == group.id,
+            GroupSession.status == "scheduled",
+            GroupSession.starts_at > now,
+        )
+        .order_by(GroupSession.starts_at)
+    )
+    return db.session.scalar(query.limit(1))
+
+
+def _prefill_attendance(session: GroupSession, member: Member, response: str, now: datetime) -> None:
+    """X pre-fills an excused absence the facilitator can change; C takes back such a pre-fill."""
+    record = db.session.scalar(select(AttendanceRecord).filter_by(session_id=session.id, member_id=member.id))
+    if record is not None and record.source != "sms":
+        return
+    if response == "decline" and record is None:
+        db.session.add(
+            AttendanceRecord(
+                session_id=session.id,
+                member_id=member.id,
+                status="excused",
+                source="sms",
+                recorded_by=f"member:{member.id}",
+                recorded_at=now,
+                note="replied X to the reminder",
+            )
+        )
+    elif response == "confirm" and record is not None:
+        db.session.delete(record)
+
+
+def _tell_facilitator(session: GroupSession, member: Member, now: datetime) -> None:
+    group = session.group
+    when = local_when(session.starts_at, group.facilitator.timezone)["when"]
+    body = f"{first_name(member.name)} (member {member.id}) can't come to {group.name} on {when}."
+    plan_once(
+        {
+            "dedupe_key": f"f{group.facilitator_id}:s{session.id}:decline:m{member.id}",
+            "kind": "rsvp_notice",
+            "facilitator_id": group.facilitator_id,
+            "group_id": group.id,
+            "session_id": session.id,
+            "due_at": now,
+            "deadline_at": session.starts_at,
+            "context": {"body": body},
+        }
+    )
+
+
+_KEYWORDS = {"stop": _stop, "start": _start, "help": _help, "rsvp_confirm": _rsvp, "rsvp_decline": _rsvp}
+
+_RANK = {
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 0,
+    "sending": 1,
+    "sent": 1,
+    "delivered": 2,
+    "undelivered": 2,
+    "failed": 2,
+    "read": 2,
+}
+_STORED = {"accepted": "queued", "scheduled": "queued", "sending": "sent", "read": "delivered"}
+
+
+def record_delivery_status(provider_id: str, status: str, error_code: str | None) -> bool:
+    """Record a delivery callback; never moves a message's status backwards, whatever the order."""
+    message = db.session.scalar(select(Message).filter_by(provider_id=provider_id))
+    if message is None or status not in _RANK:
+        return False
+    current = message.delivery_status
+    if current is not None and _RANK.get(current, 0) >= _RANK[status]:
+        return False
+    message.delivery_status = _STORED.get(status, status)
+    if status in ("undelivered", "failed"):
+        message.reason = f"carrier reported {status}" + (f" (error {error_code})" if error_code else "")
+    return True

@@ -1,0 +1,68 @@
+from marshmallow import Schema, fields, validate
+
+from ipt_groups.models.survey import ALERT_KINDS
+
+
+class CheckinSchema(Schema):
+    id = fields.Int()
+    member_id = fields.Int()
+    group_id = fields.Int(allow_none=True)
+    session_id = fields.Int(allow_none=True)
+    occasion = fields.Str()
+    instrument = fields.Str()
+    answers = fields.List(fields.Int(allow_none=True))
+    status = fields.Str()
+    started_at = fields.AwareDateTime()
+    expires_at = fields.AwareDateTime()
+    completed_at = fields.AwareDateTime(allow_none=True)
+    score = fields.Int(allow_none=True)
+    band = fields.Str(allow_none=True)
+    complete = fields.Bool()
+
+
+class CheckinQueryArgs(Schema):
+    member_id = fields.Int()
+    group_id = fields.Int()
+    session_id = fields.Int()
+
+
+class ScorePointSchema(Schema):
+    checkin_id = fields.Int()
+    taken_at = fields.AwareDateTime()
+    occasion = fields.Str()
+    instrument = fields.Str()
+    score = fields.Int(allow_none=True)
+    band = fields.Str(allow_none=True)
+    complete = fields.Bool()
+
+
+class ScoresSchema(Schema):
+    member_id = fields.Int()
+    points = fields.List(fields.Nested(ScorePointSchema))
+    phq9_baseline = fields.Int(allow_none=True)
+    phq9_latest = fields.Int(allow_none=True)
+    response = fields.Dict(allow_none=True)
+
+
+class AlertSchema(Schema):
+    id = fields.Int()
+    kind = fields.Str()
+    member_id = fields.Int(allow_none=True)
+    group_id = fields.Int(allow_none=True)
+    session_id = fields.Int(allow_none=True)
+    detail = fields.Dict()
+    notified = fields.List(fields.Dict())
+    created_at = fields.AwareDateTime()
+    acknowledged_at = fields.AwareDateTime(allow_none=True)
+    acknowledged_by = fields.Str(allow_none=True)
+
+
+class AlertQueryArgs(Schema):
+    kind = fields.Str(validate=validate.OneOf(ALERT_KINDS))
+    group_id = fields.Int()
+    member_id = fields.Int()
+    include_acknowledged = fields.Bool(load_default=False)
+
+
+class AckArgs(Schema):
+    note = fields.Str(validate=validate.Length(max=1000))
