@@ -21,6 +21,7 @@ from ipt_groups.messaging import make_sender
 from ipt_groups.messaging.dispatch import DispatchSettings, run_tick
 from ipt_groups.messaging.outbox import recover_interrupted
 from ipt_groups.messaging.pacing import make_pacer
+from ipt_groups.programme import message_texts
 from ipt_groups.scheduling import quiet_hours
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def dispatch_settings(worker: str) -> DispatchSettings:
         batch=config["DISPATCH_BATCH_SIZE"],
         quiet=quiet_hours(),
         status_callback=f"{base}/twilio/status" if base else None,
-        texts=None,
+        texts=message_texts(),
         programme=config["PROGRAMME_NAME"],
     )
 

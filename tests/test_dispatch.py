@@ -229,3 +229,28 @@ def test_a_second_scheduler_cannot_take_the_lock(app, db):
         pass
     with singleton_lock(app):  # released on exit
         pass
+
+
+def test_programme_texts_replace_defaults_and_refuse_topic_words(client, auth):
+    url = "/api/v1/settings/message-texts"
+    grief = {"texts": {"session_reminder_2h": "Your grief group meets at {time}."}}
+    r = client.put(url, json=grief, headers=auth)
+    assert r.status_code == 422 and "grief" in str(r.json["errors"]["json"]["session_reminder_2h"])
+    bad = client.put(
+        url, json={"texts": {"session_reminder_2h": "See you at {hour}", "nope": "x"}}, headers=auth
+    )
+    assert set(bad.json["errors"]["json"]) == {"session_reminder_2h", "nope"}
+    ok = client.put(url, json={"texts": {"session_reminder_2h": "{first_name}: today {time}."}}, headers=auth)
+    assert ok.status_code == 200
+    assert client.put(url, json={**grief, "allow_topic_words": True}, headers=auth).status_code == 200
+    assert client.get(url, headers=auth).json["texts"] == grief["texts"]
+
+
+def test_default_texts_reveal_no_therapy():
+    from ipt_groups.alerts import SAFETY_TEXT
+    from ipt_groups.inbox import ACK_TEXT, UNKNOWN_SENDER_TEXT
+    from ipt_groups.messaging.texts import DEFAULT_TEXTS
+    from ipt_groups.surveys import reveals_therapy
+
+    for text in [*DEFAULT_TEXTS.values(), SAFETY_TEXT, ACK_TEXT, UNKNOWN_SENDER_TEXT]:
+        assert reveals_therapy(text) == [], text

@@ -1,4 +1,4 @@
-"""The HTTP surface: the admin API under /api/v1, health, and (later) Twilio webhooks."""
+"""The HTTP surface: the admin API under /api/v1, health, and the Twilio webhooks."""
 
 from flask import Flask
 
@@ -7,9 +7,19 @@ from ipt_groups.extensions import api
 
 def register(app: Flask) -> None:
     """Register every blueprint."""
-    from ipt_groups.api import alerts, cycles, facilitators, groups, health, members, messages, twilio_hooks
+    from ipt_groups.api import (
+        alerts,
+        cycles,
+        facilitators,
+        groups,
+        health,
+        members,
+        messages,
+        settings,
+        twilio_hooks,
+    )
 
     app.register_blueprint(health.bp)
     app.register_blueprint(twilio_hooks.bp)
-    for module in (members, facilitators, groups, cycles, messages, alerts):
+    for module in (members, facilitators, groups, cycles, messages, alerts, settings):
         api.register_blueprint(module.bp)
