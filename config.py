@@ -59,6 +59,10 @@ class Config:
     SMS_RATE_PER_S = float(os.environ.get("SMS_RATE_PER_S", "10"))
     SMS_MAX_RETRIES = _env_int("SMS_MAX_RETRIES", 3)
     SMS_RETRY_BASE_S = float(os.environ.get("SMS_RETRY_BASE_S", "1.0"))
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")  # per token
+    WEBHOOK_RATE_LIMIT = os.environ.get("WEBHOOK_RATE_LIMIT", "30 per minute")  # per sending number
     SCHEDULER_TICK_SECONDS = _env_int("SCHEDULER_TICK_SECONDS", 15)
     DISPATCH_BATCH_SIZE = _env_int("DISPATCH_BATCH_SIZE", 500)
 
@@ -85,6 +89,7 @@ class TestingConfig(Config):
     """The test suite: TEST_DATABASE_URL (PostgreSQL in CI) or a throw-away SQLite file."""
 
     TESTING = True
+    API_RATE_LIMIT = WEBHOOK_RATE_LIMIT = "100000 per minute"  # tests that need a limit lower it
     SQLALCHEMY_DATABASE_URI = database_url(
         os.environ.get("TEST_DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'test.sqlite3'}")
     )

@@ -27,13 +27,14 @@ def create_app(config_object: object | None = None, **overrides) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from ipt_groups import models  # noqa: F401  (registers the tables for migrations)
-    from ipt_groups.extensions import api, db, migrate
+    from ipt_groups.extensions import api, db, limiter, migrate
     from ipt_groups.startup import check_config
 
     check_config(app.config)
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     api.init_app(app)
+    limiter.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,5 +1,6 @@
 """Extensions, created unbound; the factory binds them."""
 
+from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
@@ -24,6 +25,7 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 api = Api()
+limiter = Limiter(key_func=lambda: "unset")  # key functions are set per blueprint (ratelimits.py)
 
 
 @event.listens_for(Engine, "connect")

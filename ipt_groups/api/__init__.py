@@ -1,8 +1,9 @@
 """The HTTP surface: the admin API under /api/v1, health, and the Twilio webhooks."""
 
-from flask import Flask
+from flask import Flask, current_app
 
-from ipt_groups.extensions import api
+from ipt_groups.extensions import api, limiter
+from ipt_groups.ratelimits import sender_number, token_or_address
 
 
 def register(app: Flask) -> None:
@@ -19,7 +20,16 @@ def register(app: Flask) -> None:
         twilio_hooks,
     )
 
+    _limit(twilio_hooks.bp, "WEBHOOK_RATE_LIMIT", sender_number)
     app.register_blueprint(health.bp)
     app.register_blueprint(twilio_hooks.bp)
     for module in (members, facilitators, groups, cycles, messages, alerts, settings):
+        _limit(module.bp, "API_RATE_LIMIT", token_or_address)
         api.register_blueprint(module.bp)
+
+
+def _limit(bp, setting: str, key_func) -> None:
+    """Put a configurable limit on a blueprint once, however many apps are built (tests build several)."""
+    if not getattr(bp, "_rate_limited", False):
+        limiter.limit(lambda: current_app.config[setting], key_func=key_func)(bp)
+        bp._rate_limited = True
