@@ -63,6 +63,10 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")  # per token
     WEBHOOK_RATE_LIMIT = os.environ.get("WEBHOOK_RATE_LIMIT", "30 per minute")  # per sending number
+    COMPLETION_MIN_RATE = float(os.environ.get("COMPLETION_MIN_RATE", "0.75"))
+    COMPLETION_REQUIRE_TERMINATION = os.environ.get("COMPLETION_REQUIRE_TERMINATION", "1") == "1"
+    MISSED_YOU_TEXT = os.environ.get("MISSED_YOU_TEXT", "0") == "1"  # text members after 2 absences in a row
+    CALENDAR_FEED_SECRET = os.environ.get("CALENDAR_FEED_SECRET", "dev-only-calendar-secret")
     SCHEDULER_TICK_SECONDS = _env_int("SCHEDULER_TICK_SECONDS", 15)
     DISPATCH_BATCH_SIZE = _env_int("DISPATCH_BATCH_SIZE", 500)
 
@@ -101,6 +105,7 @@ class ProductionConfig(Config):
     """Production: DATABASE_URL is required, and Twilio must be fully configured when chosen."""
 
     ENV_NAME = "production"
+    CALENDAR_FEED_SECRET = os.environ.get("CALENDAR_FEED_SECRET", "")  # required: no default
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL", ""))
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "twilio")
 

@@ -194,7 +194,7 @@ def cancel_session(
     if shift:
         _shift(group, live, result, now)
     else:
-        session.status, session.cancel_reason = "cancelled", reason
+        session.status, session.cancel_reason, session.revision = "cancelled", reason, session.revision + 1
         db.session.flush()
         reminders.cancel_session_messages(group, session, before["starts_at"], now)
     record_change(actor, "session.cancel", session, before, {**snapshot(session), "shift": shift})
@@ -216,6 +216,8 @@ def _shift(group: Group, live: list[GroupSession], result: cycles.CancelResult, 
 
 
 def _apply(row: GroupSession, planned: cycles.PlannedSession) -> None:
+    if row.starts_at != planned.starts_at:
+        row.revision += 1
     row.starts_at, row.ends_at = planned.starts_at, planned.ends_at
     row.local_date, row.local_start = planned.local_date, planned.local_start.strftime("%H:%M")
 

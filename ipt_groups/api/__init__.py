@@ -10,6 +10,7 @@ def register(app: Flask) -> None:
     """Register every blueprint."""
     from ipt_groups.api import (
         alerts,
+        attendance,
         cycles,
         facilitators,
         groups,
@@ -23,9 +24,12 @@ def register(app: Flask) -> None:
     _limit(twilio_hooks.bp, "WEBHOOK_RATE_LIMIT", sender_number)
     app.register_blueprint(health.bp)
     app.register_blueprint(twilio_hooks.bp)
-    for module in (members, facilitators, groups, cycles, messages, alerts, settings):
-        _limit(module.bp, "API_RATE_LIMIT", token_or_address)
-        api.register_blueprint(module.bp)
+    blueprints = [
+        m.bp for m in (members, facilitators, groups, cycles, messages, alerts, attendance, settings)
+    ]
+    for bp in [*blueprints, attendance.feeds]:
+        _limit(bp, "API_RATE_LIMIT", token_or_address)
+        api.register_blueprint(bp)
 
 
 def _limit(bp, setting: str, key_func) -> None:

@@ -17,6 +17,8 @@ DEFAULT_TEXTS = {
     "session_facilitator_24h": "{programme}: {group} meets tomorrow, {when}. {count} members: {roster}.",
     "session_moved": "Hi {first_name}, {programme}: your group's meeting on {old_when} has moved to {when}.",
     "session_cancelled": "Hi {first_name}, {programme}: your group's meeting on {old_when} is cancelled.",
+    "missed_you": "Hi {first_name}, we missed you at the group this week. We hope to see you next time. "
+    "Reply C to tell us you're coming.",
     "session_cancelled_shifted": "Hi {first_name}, {programme}: your group's meeting on {old_when} is "
     "cancelled. The rest move one week later; the next is {when}.",
 }

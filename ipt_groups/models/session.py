@@ -43,6 +43,8 @@ class GroupSession(db.Model):
     local_start: Mapped[str] = mapped_column(String(5))
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     cancel_reason: Mapped[str | None] = mapped_column(String(200))
+    # Bumped on every change, for the calendar feed's SEQUENCE.
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
 
     group = relationship("Group")
 
@@ -65,5 +67,6 @@ class IndividualMeeting(db.Model):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     moved_by_hand: Mapped[bool] = mapped_column(default=False)
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
 
     member = relationship("Member")
