@@ -17,6 +17,7 @@ def register(app: Flask) -> None:
         health,
         members,
         messages,
+        proposals,
         settings,
         twilio_hooks,
     )
@@ -25,7 +26,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(twilio_hooks.bp)
     blueprints = [
-        m.bp for m in (members, facilitators, groups, cycles, messages, alerts, attendance, settings)
+        m.bp
+        for m in (members, facilitators, groups, proposals, cycles, messages, alerts, attendance, settings)
     ]
     for bp in [*blueprints, attendance.feeds]:
         _limit(bp, "API_RATE_LIMIT", token_or_address)

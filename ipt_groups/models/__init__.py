@@ -7,6 +7,7 @@ from ipt_groups.models.group import Enrolment, Group
 from ipt_groups.models.member import Member
 from ipt_groups.models.message import InboundMessage, Message
 from ipt_groups.models.programme import CycleTemplateRow, Setting
+from ipt_groups.models.proposal import GroupProposal
 from ipt_groups.models.session import Cycle, GroupSession, IndividualMeeting
 from ipt_groups.models.survey import Alert, Checkin
 from ipt_groups.models.token import ApiToken
@@ -22,6 +23,7 @@ __all__ = [
     "Enrolment",
     "Facilitator",
     "Group",
+    "GroupProposal",
     "GroupSession",
     "InboundMessage",
     "IndividualMeeting",
