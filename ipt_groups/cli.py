@@ -78,7 +78,10 @@ def load_demo(if_empty: bool, seed: int, token_file: str | None) -> None:
     """Load a small demo programme and print a coordinator token."""
     from ipt_groups.demo import load_demo_programme
 
-    token = load_demo_programme(cli_actor(), _now(), seed, if_empty)
+    try:
+        token = load_demo_programme(cli_actor(), _now(), seed, if_empty)
+    except DomainError as exc:
+        _fail(exc)
     db.session.commit()
     if not token:
         click.echo("Demo programme already loaded.")
@@ -127,3 +130,58 @@ def preview_cycle(group_id: int) -> None:
 
     for line in preview_lines(group_id):
         click.echo(line)
+
+
+@ipt.command("propose-groups")
+@click.option(
+    "--input", "input_file", type=click.File("r"), required=True, help="A planning document (JSON)."
+)
+@click.option(
+    "--output", "output_file", type=click.File("w"), default="-", help="Where to write the proposal."
+)
+def propose_groups_command(input_file, output_file) -> None:
+    """Form groups from a planning file, with no database (see README for the format)."""
+    import json
+
+    from ipt_groups import grouping
+
+    try:
+        doc = json.load(input_file)
+        result = grouping.propose_groups(grouping.parse_input(doc))
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{input_file.name} is not JSON: {exc}") from exc
+    except grouping.GroupingInputError as exc:
+        lines = "\n".join(
+            f"  {path or 'document'}: {'; '.join(msgs)}" for path, msgs in sorted(exc.errors.items())
+        )
+        raise click.ClickException(f"the planning document has errors:\n{lines}") from exc
+    json.dump(result, output_file, indent=2, default=str)
+    output_file.write("\n")
+    stats = result["stats"]
+    click.echo(f"{stats['placed']} of {stats['members']} placed in {stats['groups']} groups", err=True)
+
+
+@ipt.command("simulate")
+@click.option("--members", default=300, show_default=True)
+@click.option("--weeks", default=14, show_default=True)
+@click.option("--seed", default=1, show_default=True)
+@click.option(
+    "--step-minutes", default=60, show_default=True, help="Simulated time between dispatcher ticks."
+)
+@click.option("--database", help="Where to run it (default: a throw-away SQLite file).")
+def simulate_command(members: int, weeks: int, seed: int, step_minutes: int, database: str | None) -> None:
+    """Run a whole programme in simulated time with scripted members and print a summary."""
+    import tempfile
+
+    from flask_migrate import upgrade
+
+    from config import config_for
+    from ipt_groups import create_app
+    from ipt_groups.simulation import render, run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = database or f"sqlite:///{tmp}/simulation.sqlite3"
+        app = create_app(config_for(), SQLALCHEMY_DATABASE_URI=url, SMS_BACKEND="console")
+        with app.app_context():
+            upgrade()
+            click.echo(render(run(members, weeks, seed, step_minutes)))

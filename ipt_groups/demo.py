@@ -55,7 +55,7 @@ _EVENINGS = [{"day": d, "start": "17:30", "end": "21:00"} for d in ("mon", "tue"
 _SATURDAY = [{"day": "sat", "start": "09:00", "end": "13:00"}]
 _FACILITATORS = [
     ("Dana Okafor", "America/New_York", ["en"], ["grief", "role_transition"]),
-    ("Luis Romero", "America/Chicago", ["en", "es"], ["role_dispute", "interpersonal_deficits"]),
+    ("Luis Romero", "America/Chicago", ["en", "es"], ["role_transition", "interpersonal_deficits"]),
     ("Mei Chen", "America/New_York", ["en"], []),
     ("Sofia Reyes", "America/Chicago", ["es", "en"], ["grief", "role_dispute"]),
 ]

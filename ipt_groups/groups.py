@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
@@ -12,10 +12,10 @@ from ipt_groups.availability import parse_hhmm
 from ipt_groups.errors import Conflict, InvalidInput, NotFound
 from ipt_groups.extensions import db
 from ipt_groups.models import Enrolment, Facilitator, Group, Member
-from ipt_groups.roster import current_enrolment, get_or_404
+from ipt_groups.roster import ACTIVE_GROUP_STATUSES, active_groups_led, current_enrolment, get_or_404
 from ipt_groups.vocabulary import DAYS
 
-ACTIVE_GROUP_STATUSES = ("forming", "scheduled", "running")
+WEEKS_CHECKED = 53  # a year of sessions: every DST change in either group's zone
 
 
 def list_groups(filters: dict, facilitator_id: int | None) -> Select:
@@ -44,15 +44,31 @@ def create_group(data: dict, actor: str, now: datetime) -> Group:
 def update_group(group_id: int, changes: dict, actor: str, now: datetime) -> Group:
     """Change a group's name, slot, size or facilitator; the result must still be valid."""
     group = get_or_404(Group, group_id)
+    facilitator = _facilitator(changes.get("facilitator_id", group.facilitator_id))
     before = snapshot(group)
     for key, value in changes.items():
         setattr(group, key, value)
-    _check_facilitator(group, _facilitator(group.facilitator_id), now)
-    if len(_current(group)) > group.max_size:
-        raise InvalidInput("group too large", {"max_size": ["below the number of members already in it"]})
+    _check_facilitator(group, facilitator, now)
+    _check_members_fit(group)
     db.session.flush()
     record_change(actor, "group.update", group, before, snapshot(group))
     return group
+
+
+def _check_members_fit(group: Group) -> None:
+    """The changed group must still hold, and suit, the members already in it."""
+    current = _current(group)
+    if len(current) > group.max_size:
+        raise InvalidInput(
+            "group too large", {"max_size": [f"below the {len(current)} members already in it"]}
+        )
+    for enrolment in current:
+        try:
+            _check_suits(group, enrolment.member)
+        except InvalidInput as exc:
+            raise InvalidInput(
+                f"member {enrolment.member_id} would no longer suit the group", exc.errors
+            ) from exc
 
 
 def _facilitator(facilitator_id: int) -> Facilitator:
@@ -67,25 +83,32 @@ def _check_facilitator(group: Group, facilitator: Facilitator, now: datetime) ->
     if group.language not in facilitator.languages:
         errors["language"] = [f"facilitator {facilitator.id} does not speak {group.language!r}"]
     if facilitator.problem_areas and group.problem_area not in facilitator.problem_areas:
-        errors["problem_area"] = [f"facilitator {facilitator.id} does not lead {group.problem_area!r} groups"]
-    others = _other_active_groups(facilitator.id, group.id)
-    if len(others) >= facilitator.max_groups:
-        errors["facilitator_id"] = [f"facilitator {facilitator.id} already leads {len(others)} groups (max)"]
-    elif clash := next((o for o in others if _slots_overlap(o, group, now)), None):
-        errors["facilitator_id"] = [f"facilitator {facilitator.id} leads group {clash.id} at that time"]
+        kind = group.problem_area or "mixed"
+        errors["problem_area"] = [f"facilitator {facilitator.id} does not lead {kind} groups"]
+    if busy := _busy(group, facilitator, now):
+        errors["facilitator_id"] = [busy]
     if errors:
         raise InvalidInput("the facilitator cannot lead this group", errors)
 
 
+def _busy(group: Group, facilitator: Facilitator, now: datetime) -> str | None:
+    """Why the facilitator has no room for the group (too many groups, or one at that time), or None."""
+    others = _other_active_groups(facilitator.id, group.id)
+    if len(others) >= facilitator.max_groups:
+        return f"facilitator {facilitator.id} already leads {len(others)} groups (max)"
+    for other in others:
+        if (when := first_clash(other, group, now)) is not None:
+            day = when.astimezone(ZoneInfo(group.timezone)).date()
+            return f"facilitator {facilitator.id} leads group {other.id} at that time (from {day})"
+    return None
+
+
 def _other_active_groups(facilitator_id: int, group_id: int | None) -> list[Group]:
-    query = select(Group).where(
-        Group.facilitator_id == facilitator_id, Group.status.in_(ACTIVE_GROUP_STATUSES)
-    )
-    return [g for g in db.session.scalars(query) if g.id != group_id]
+    return [g for g in active_groups_led(facilitator_id) if g.id != group_id]
 
 
 def next_slot_start(group: Group, now: datetime) -> datetime:
-    """The group's next weekly start after `now`, as an aware instant."""
+    """The group's first weekly start on or after today in its zone (perhaps already past), aware."""
     tz = ZoneInfo(group.timezone)
     local_today = now.astimezone(tz).date()
     ahead = (DAYS.index(group.day) - local_today.weekday()) % 7
@@ -94,12 +117,23 @@ def next_slot_start(group: Group, now: datetime) -> datetime:
     return datetime(day.year, day.month, day.day, minutes // 60, minutes % 60, tzinfo=tz)
 
 
-def _slots_overlap(a: Group, b: Group, now: datetime) -> bool:
-    start_a, start_b = next_slot_start(a, now), next_slot_start(b, now)
+def slot_starts(group: Group, now: datetime, weeks: int = WEEKS_CHECKED) -> list[datetime]:
+    """The group's weekly starts from `now` on, in UTC; the wall-clock time holds across DST."""
+    first = next_slot_start(group, now)
+    # Adding to an aware datetime keeps its wall-clock time; the zone then gives that week's offset.
+    return [(first + timedelta(weeks=k)).astimezone(UTC) for k in range(weeks)]
+
+
+def first_clash(a: Group, b: Group, now: datetime) -> datetime | None:
+    """When b's session first overlaps a's in the coming year, or None."""
     week = timedelta(days=7)
-    # Compare modulo a week, so Sunday-night and Monday-morning slots in different zones still meet.
-    delta = (start_b - start_a) % week
-    return delta < timedelta(minutes=a.session_minutes) or week - delta < timedelta(minutes=b.session_minutes)
+    length_a, length_b = timedelta(minutes=a.session_minutes), timedelta(minutes=b.session_minutes)
+    for start_a, start_b in zip(slot_starts(a, now), slot_starts(b, now), strict=True):
+        # Modulo a week, so Sunday-night and Monday-morning slots in different zones still meet.
+        delta = (start_b - start_a) % week
+        if delta < length_a or week - delta < length_b:
+            return start_b
+    return None
 
 
 def _current(group: Group) -> list[Enrolment]:

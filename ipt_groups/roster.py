@@ -7,9 +7,11 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 
 from ipt_groups.audit import audited_update, record_change, snapshot
-from ipt_groups.errors import Conflict, NotFound
+from ipt_groups.errors import Conflict, InvalidInput, NotFound
 from ipt_groups.extensions import db
 from ipt_groups.models import ApiToken, Enrolment, Facilitator, Group, Member
+
+ACTIVE_GROUP_STATUSES = ("forming", "scheduled", "running")
 
 
 def get_or_404(model, entity_id: int):
@@ -108,7 +110,32 @@ def update_facilitator(facilitator_id: int, changes: dict, actor: str) -> Facili
     for field in ("phone", "email"):
         if field in changes:
             _ensure_unique(Facilitator, field, changes[field], facilitator.id)
+    _check_still_leads(facilitator, changes)
     return audited_update(actor, "facilitator.update", facilitator, changes)
+
+
+def active_groups_led(facilitator_id: int) -> list[Group]:
+    """The facilitator's groups that are forming, scheduled or running."""
+    query = select(Group).where(
+        Group.facilitator_id == facilitator_id, Group.status.in_(ACTIVE_GROUP_STATUSES)
+    )
+    return list(db.session.scalars(query.order_by(Group.id)))
+
+
+def _check_still_leads(facilitator: Facilitator, changes: dict) -> None:
+    """The changed facilitator must still speak, lead and have room for their active groups."""
+    led = active_groups_led(facilitator.id)
+    languages = changes.get("languages", facilitator.languages)
+    areas = changes.get("problem_areas", facilitator.problem_areas)
+    errors = {}
+    if lost := [g for g in led if g.language not in languages]:
+        errors["languages"] = [f"group {g.id} meets in {g.language!r}" for g in lost]
+    if areas and (lost := [g for g in led if g.problem_area not in areas]):
+        errors["problem_areas"] = [f"group {g.id} is a {g.problem_area or 'mixed'} group" for g in lost]
+    if changes.get("max_groups", facilitator.max_groups) < len(led):
+        errors["max_groups"] = [f"they already lead {len(led)} groups"]
+    if errors:
+        raise InvalidInput("the change does not fit the groups they lead", errors)
 
 
 def delete_facilitator(facilitator_id: int, actor: str) -> None:
@@ -119,6 +146,7 @@ def delete_facilitator(facilitator_id: int, actor: str) -> None:
     for token in db.session.scalars(select(ApiToken).where(ApiToken.facilitator_id == facilitator_id)):
         record_change(actor, "token.delete", token, {"id": token.id, "name": token.name}, None)
         db.session.delete(token)
+    db.session.flush()  # the tokens go first: no relationship tells the unit of work about their foreign key
     record_change(actor, "facilitator.delete", facilitator, snapshot(facilitator), None)
     db.session.delete(facilitator)
     db.session.flush()

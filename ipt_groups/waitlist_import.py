@@ -18,23 +18,39 @@ from ipt_groups.schemas.member import MemberArgs
 
 REQUIRED_COLUMNS = ("name", "phone", "timezone", "language", "problem_area")
 OPTIONAL_COLUMNS = (
-    "gender", "age_band", "availability", "sms_consent", "sms_consent_source", "waitlisted_at", "notes",
-)  # fmt: skip
+    "gender",
+    "age_band",
+    "availability",
+    "sms_consent",
+    "sms_consent_source",
+    "waitlisted_at",
+    "notes",
+)
 MAX_ROWS = 5000
 _TRUE = {"yes", "y", "true", "1", "x"}
 _FALSE = {"no", "n", "false", "0", ""}
 
 
-def read_rows(text: str) -> list[dict]:
-    """The data rows keyed by normalised column names; header problems raise InvalidInput."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [_column(h) for h in reader.fieldnames or []]
-    unknown = sorted(set(header) - set(REQUIRED_COLUMNS) - set(OPTIONAL_COLUMNS))
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if unknown or missing:
-        raise InvalidInput("the header row is not a waitlist", _header_errors(unknown, missing))
-    reader.fieldnames = header
-    rows = list(reader)
+def read_rows(text: str) -> list[tuple[int, dict]]:
+    """(spreadsheet row number, cells by normalised column) for each non-blank row; bad headers raise."""
+    try:
+        records = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    except csv.Error as exc:
+        raise InvalidInput("not a CSV file", {"file": [f"cannot be read as CSV: {exc}"]}) from exc
+    header = [_column(h) for h in (records[0] if records else [])]
+    _check_header(header)
+    rows, errors = [], {}
+    # csv.reader yields [] for a blank line, so enumerate counts spreadsheet rows (row 1 is the header).
+    for line, cells in enumerate(records[1:], start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) > len(header):
+            errors[str(line)] = {"file": [f"{len(cells)} cells, but the header names {len(header)} columns"]}
+        rows.append((line, dict(zip(header, cells, strict=False))))
+    if errors:
+        raise InvalidInput(
+            f"{len(errors)} rows do not fit the header; nothing was imported", {"rows": errors}
+        )
     if not rows:
         raise InvalidInput("the file has no rows", {"file": ["no data rows under the header"]})
     if len(rows) > MAX_ROWS:
@@ -42,12 +58,22 @@ def read_rows(text: str) -> list[dict]:
     return rows
 
 
+def _check_header(header: list[str]) -> None:
+    unknown = sorted(set(header) - set(REQUIRED_COLUMNS) - set(OPTIONAL_COLUMNS))
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if unknown or missing or twice:
+        raise InvalidInput("the header row is not a waitlist", _header_errors(unknown, missing, twice))
+
+
 def _column(name: str | None) -> str:
     return (name or "").strip().lower().replace(" ", "_")
 
 
-def _header_errors(unknown: list[str], missing: list[str]) -> dict:
+def _header_errors(unknown: list[str], missing: list[str], twice: list[str]) -> dict:
     errors = {}
+    if twice:
+        errors["duplicate_columns"] = [f"{c!r} appears more than once" for c in twice]
     if missing:
         errors["missing_columns"] = missing
     if unknown:
@@ -60,8 +86,11 @@ def _row_to_args(row: dict) -> dict:
     """Spreadsheet cells to the API's member fields; cell errors raise ValidationError."""
     data = {k: (v or "").strip() for k, v in row.items() if k is not None and k in MemberArgs().fields}
     errors = {}
-    for key, convert in (("availability", parse_sheet_availability), ("sms_consent", _yes_no),
-                         ("waitlisted_at", _when)):  # fmt: skip
+    for key, convert in (
+        ("availability", parse_sheet_availability),
+        ("sms_consent", _yes_no),
+        ("waitlisted_at", _when),
+    ):
         if key in data:
             try:
                 data[key] = convert(data[key])
@@ -90,41 +119,35 @@ def _when(text: str) -> str | None:
     return datetime(when.year, when.month, when.day, tzinfo=UTC).isoformat()
 
 
-def validate_rows(rows: list[dict]) -> list[dict]:
-    """Every row loaded through the member schema; all errors at once, keyed by spreadsheet row."""
-    loaded, errors, seen = [], {}, {}
-    for line, row in enumerate(rows, start=2):  # row 1 is the header
+def validate_rows(rows: list[tuple[int, dict]]) -> list[dict]:
+    """Every row loaded through the member schema and checked against the file and the database;
+    all errors at once, keyed by spreadsheet row."""
+    loaded, errors, seen = {}, {}, {}
+    for line, row in rows:
         try:
-            data = MemberArgs().load(_row_to_args(row))
+            loaded[line] = MemberArgs().load(_row_to_args(row))
         except ValidationError as exc:
             errors[str(line)] = exc.messages
-            continue
-        if data["phone"] in seen:
-            errors[str(line)] = {"phone": [f"same phone as row {seen[data['phone']]}"]}
-        seen.setdefault(data["phone"], line)
-        loaded.append(data)
+    for line, data in loaded.items():
+        if (first := seen.setdefault(data["phone"], line)) != line:
+            errors[str(line)] = {"phone": [f"same phone as row {first}"]}
+    known = _known_phones(seen)
+    for line in (seen[phone] for phone in known):
+        errors[str(line)] = {"phone": ["a member with this phone already exists"]}
     if errors:
         raise InvalidInput(
             f"{len(errors)} of {len(rows)} rows have errors; nothing was imported", {"rows": errors}
         )
-    return loaded
+    return list(loaded.values())
 
 
-def import_waitlist(text: str, dry_run: bool, actor: str, now: datetime) -> list[Member]:
-    """Validate the whole file, then (unless a dry run) add every row to the waitlist."""
+def _known_phones(phones) -> set[str]:
+    return set(db.session.scalars(select(Member.phone).where(Member.phone.in_(list(phones)))))
+
+
+def import_waitlist(text: str, dry_run: bool, actor: str, now: datetime) -> tuple[int, list[Member]]:
+    """Validate the whole file, then (unless a dry run) add every row to the waitlist.
+
+    Returns the number of valid rows and the members created (none on a dry run)."""
     rows = validate_rows(read_rows(text))
-    _check_known_phones(rows)
-    if dry_run:
-        return []
-    return [create_member(row, actor, now) for row in rows]
-
-
-def _check_known_phones(rows: list[dict]) -> None:
-    phones = [r["phone"] for r in rows]
-    known = set(db.session.scalars(select(Member.phone).where(Member.phone.in_(phones))))
-    errors = {str(i): {"phone": ["a member with this phone already exists"]}
-              for i, r in enumerate(rows, start=2) if r["phone"] in known}  # fmt: skip
-    if errors:
-        raise InvalidInput(
-            f"{len(errors)} rows name members already on file; nothing was imported", {"rows": errors}
-        )
+    return len(rows), [] if dry_run else [create_member(row, actor, now) for row in rows]

@@ -27,8 +27,16 @@ def test_create_normalises_phone_and_stamps_consent(client, auth):
         ({"phone": "12"}, "phone", "not a valid phone number"),
         ({"phone": "call me"}, "phone", "not a phone number"),
         ({"timezone": "Mars/Olympus"}, "timezone", "not an IANA timezone"),
-        ({"availability": [{"day": "mon", "start": "20:00", "end": "18:00"}]}, "availability", "before it starts"),
-        ({"availability": [{"day": "funday", "start": "18:00", "end": "20:00"}]}, "availability", "is not one of"),
+        (
+            {"availability": [{"day": "mon", "start": "20:00", "end": "18:00"}]},
+            "availability",
+            "before it starts",
+        ),
+        (
+            {"availability": [{"day": "funday", "start": "18:00", "end": "20:00"}]},
+            "availability",
+            "is not one of",
+        ),
         ({"availability": [{"day": "mon", "start": "25:00", "end": "26:00"}]}, "availability", "HH:MM"),
         ({"problem_area": "sadness"}, "problem_area", "Must be one of"),
         ({"age_band": "child"}, "age_band", "Must be one of"),
@@ -91,7 +99,9 @@ def test_list_filters_and_pages_longest_waiting_first(client, auth, make_member)
     r = client.get(URL, headers=auth)
     assert [m["name"] for m in r.json] == ["Member 1", "Member 2", "Member 0"]
     assert [m["name"] for m in client.get(URL + "?language=es", headers=auth).json] == ["Member 2"]
-    assert [m["name"] for m in client.get(URL + "?problem_area=role_dispute", headers=auth).json] == ["Member 1"]
+    assert [m["name"] for m in client.get(URL + "?problem_area=role_dispute", headers=auth).json] == [
+        "Member 1"
+    ]
     page = client.get(URL + "?page=2&page_size=2", headers=auth)
     assert [m["name"] for m in page.json] == ["Member 0"]
     assert '"total": 3' in page.headers["X-Pagination"]

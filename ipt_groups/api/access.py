@@ -5,15 +5,21 @@ from __future__ import annotations
 from flask import g, request
 from flask_smorest import abort
 
+from ipt_groups.api.failures import require_json_body
 from ipt_groups.auth import Principal, authenticate
 
 
-def authenticate_request() -> None:
-    """before_request for API blueprints: 401 without a valid token."""
+def _authenticate() -> None:
     principal = authenticate(request.headers.get("Authorization"))
     if principal is None:
         abort(401, message="send a valid token: 'Authorization: Bearer <token>'")
     g.principal = principal
+
+
+def authenticate_request():
+    """before_request for API blueprints: 401 without a valid token, then the body's content type."""
+    _authenticate()
+    return require_json_body()
 
 
 def principal() -> Principal:
@@ -36,14 +42,16 @@ def may_see_group(facilitator_id: int) -> Principal:
     return who
 
 
-def coordinators_only() -> None:
-    """before_request for coordinator-only blueprints, so the role is checked before the body."""
-    authenticate_request()
+def coordinators_only():
+    """before_request for coordinator-only blueprints: the token, the role, then the body's type."""
+    _authenticate()
     coordinator()
+    return require_json_body()
 
 
-def coordinators_change() -> None:
+def coordinators_change():
     """before_request for blueprints that facilitators may read but only coordinators change."""
-    authenticate_request()
+    _authenticate()
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         coordinator()
+    return require_json_body()

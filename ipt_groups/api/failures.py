@@ -25,15 +25,14 @@ def error_body(status: int, message: str, errors: dict | None = None) -> dict:
 
 
 def register_handlers(app: Flask) -> None:
-    """Install the error handlers and the request-shape guard."""
-    app.before_request(require_json_body)
+    """Install the error handlers (the request-shape guard runs in api.access, after the token)."""
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(IntegrityError, _integrity_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
 
 
-def require_json_body(response=None):
+def require_json_body():
     """API writes with a body must say Content-Type: application/json (imports take CSV)."""
     if request.method not in _BODY_METHODS or not request.path.startswith("/api/v1/"):
         return None

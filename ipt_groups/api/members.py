@@ -2,7 +2,7 @@
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 
 from ipt_groups import roster
 from ipt_groups.api.access import coordinator, coordinators_only
@@ -70,6 +70,7 @@ class MemberById(MethodView):
 @bp.route("/import", methods=["POST"])
 @bp.arguments(ImportArgs, location="query")
 @bp.response(201, ImportResultSchema)
+@bp.alt_response(200, schema=ImportResultSchema, description="A dry run: the file is valid; nothing written")
 @bp.doc(
     requestBody={
         "content": {
@@ -83,12 +84,16 @@ class MemberById(MethodView):
 def import_members(args):
     """Import a waitlist from CSV (a `file` upload or a text/csv body); all rows or none."""
     who = coordinator()
-    members = import_waitlist(_csv_text(), args["dry_run"], who.actor, now())
+    rows, members = import_waitlist(_csv_text(), args["dry_run"], who.actor, now())
     db.session.commit()
-    return {"dry_run": args["dry_run"], "created": len(members), "members": members}
+    result = {"dry_run": args["dry_run"], "rows": rows, "created": len(members), "members": members}
+    return result, 200 if args["dry_run"] else 201
 
 
 def _csv_text() -> str:
+    if request.mimetype not in ("multipart/form-data", "text/csv"):
+        reason = f"is {request.mimetype or 'missing'!r}; send multipart/form-data (field 'file') or text/csv"
+        abort(415, message="wrong content type", errors={"headers": {"Content-Type": [reason]}})
     upload = request.files.get("file")
     raw = upload.read() if upload else (request.get_data() if request.mimetype == "text/csv" else None)
     if raw is None:

@@ -1,4 +1,4 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, post_load, validate
 
 from ipt_groups.schemas.fields import Availability, Language, Phone, Timezone
 from ipt_groups.vocabulary import PROBLEM_AREAS
@@ -29,6 +29,13 @@ class FacilitatorArgs(Schema):
     availability = Availability(load_default=list)
     problem_areas = fields.List(fields.Str(validate=validate.OneOf(PROBLEM_AREAS)), load_default=list)
     max_groups = fields.Int(load_default=2, validate=validate.Range(min=1, max=20))
+
+    @post_load
+    def lower_case_email(self, data, **kwargs):
+        """One address, however it was typed, so duplicates are caught."""
+        if "email" in data:
+            data["email"] = data["email"].lower()
+        return data
 
 
 class FacilitatorPatchArgs(FacilitatorArgs):

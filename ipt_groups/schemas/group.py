@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from ipt_groups.models.group import GROUP_STATUSES
 from ipt_groups.schemas.fields import Language, LocalTime, Timezone
 from ipt_groups.vocabulary import DAYS, PROBLEM_AREAS
 
@@ -49,7 +50,7 @@ class GroupArgs(Schema):
 
 
 class GroupQueryArgs(Schema):
-    status = fields.Str()
+    status = fields.Str(validate=validate.OneOf(GROUP_STATUSES))
     facilitator_id = fields.Int()
 
 

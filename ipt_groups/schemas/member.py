@@ -67,5 +67,6 @@ class ImportArgs(Schema):
 
 class ImportResultSchema(Schema):
     dry_run = fields.Bool()
+    rows = fields.Int(metadata={"description": "valid rows in the file"})
     created = fields.Int()
     members = fields.List(fields.Nested(MemberSchema))
