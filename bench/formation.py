@@ -1,0 +1,120 @@
+"""Group-formation benchmark, and a CLI to run the engine on a planning file.
+
+    python bench/formation.py                      # full benchmark, prints a Markdown table
+    python bench/formation.py --sizes 500 --shapes plenty --exact-scale 0.2
+    python bench/formation.py --input plan.json    # print the engine's proposal for a document
+
+Waitlists come from bench/formation_gen.py (seeded; see docs/bench-formation.md): problem areas
+role_transition 35%, role_dispute 25%, grief 20%, interpersonal_deficits 20%; members in five zones
+(New York 44%, Chicago 30%, Los Angeles 15%, Denver 8%, London 3%); availability from one or two
+patterns (weekday evenings 45%, weekend mornings 20%, weekday mornings 15%, lunch 10%, weekend afternoons
+10%) on 1-4 days with edges moved by up to 30 minutes; 0.5% give no availability. Facilitators (New York
+or Chicago) speak one or two languages, lead two problem areas (a fifth lead any), take 1-3 groups and
+are free in three patterns. Shapes: `plenty` (one facilitator per 22 members, en 80% / es 20%),
+`scarce` (one per 70), `small_buckets` (en/es/fr/ar 55/25/12/8%, 25% adolescents, same-gender groups
+via match_on gender, one facilitator per 25). Cycles: 12 weeks from 2027-03-01, across both DST changes.
+
+For each instance: members placed by the engine, by the naive greedy, and by the exact CP-SAT model
+(bench/formation_exact.py: best solution and proven bound within its time limit); groups; unplaced by
+reason; engine seconds; engine peak RSS, measured in a fresh child process (VmHWM of that process,
+which includes the interpreter, OR-Tools and the generated document).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.formation_exact import solve_exact  # noqa: E402
+from bench.formation_gen import instance  # noqa: E402
+from ipt_groups.grouping import greedy_groups, parse_input, propose_groups  # noqa: E402
+
+EXACT_SECONDS = {500: 60, 2000: 90, 10000: 120}
+TIME_LIMIT = {500: 5, 2000: 2, 10000: 18}
+
+
+def _engine_child(shape: str, size: int, queue) -> None:
+    doc = instance(shape, size)
+    doc["policy"]["time_limit_s"] = TIME_LIMIT.get(size, 10)
+    started = time.perf_counter()
+    result = propose_groups(parse_input(doc))
+    seconds = time.perf_counter() - started
+    peak_mb = _peak_rss_mb()
+    queue.put({"stats": result["stats"], "seconds": seconds, "peak_mb": peak_mb})
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM): unlike ru_maxrss it is not inherited from the forking parent."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_engine(shape: str, size: int) -> dict:
+    """Run parse + propose in a fresh process, for a clean peak-RSS figure."""
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_engine_child, args=(shape, size, queue))
+    child.start()
+    out = queue.get()
+    child.join()
+    return out
+
+
+def bench_one(shape: str, size: int, exact_scale: float) -> dict:
+    engine = run_engine(shape, size)
+    doc = instance(shape, size)
+    inp = parse_input(doc)
+    naive = greedy_groups(inp)["stats"]["placed"]
+    exact = solve_exact(inp, EXACT_SECONDS.get(size, 60) * exact_scale)
+    return {"shape": shape, "size": size, "engine": engine, "greedy": naive, "exact": exact}
+
+
+def row(r: dict) -> str:
+    e, x = r["engine"], r["exact"]
+    ratio = f"{100 * e['stats']['placed'] / x['best']:.1f}%" if x["best"] else "-"
+    reasons = ", ".join(f"{k} {v}" for k, v in e["stats"]["unplaced_by_reason"].items())
+    cells = [r["shape"], r["size"], e["stats"]["placed"], r["greedy"], x["best"], x["bound"], x["status"]]
+    cells += [
+        f"{x['seconds']:.0f}",
+        ratio,
+        e["stats"]["groups"],
+        reasons,
+        f"{e['seconds']:.2f}",
+        f"{e['peak_mb']:.0f}",
+    ]
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+HEADER = (
+    "| shape | members | engine placed | greedy placed | exact best | exact bound | exact status | exact s"
+    " | engine/exact | groups | unplaced by reason | engine s | peak RSS MB |\n" + "|---" * 13 + "|"
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--input", help="planning document (JSON); prints the engine's proposal")
+    parser.add_argument("--sizes", default="500,2000,10000")
+    parser.add_argument("--shapes", default="plenty,scarce,small_buckets")
+    parser.add_argument("--exact-scale", type=float, default=1.0, help="multiply exact-model time limits")
+    args = parser.parse_args()
+    if args.input:
+        print(json.dumps(propose_groups(parse_input(json.loads(Path(args.input).read_text()))), indent=2))
+        return
+    print(HEADER, flush=True)
+    for size in map(int, args.sizes.split(",")):
+        for shape in args.shapes.split(","):
+            print(row(bench_one(shape, size, args.exact_scale)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
