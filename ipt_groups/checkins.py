@@ -30,8 +30,13 @@ def plan_cycle_checkins(group, sessions, meetings, quiet: QuietHours, now: datet
     end, the template's short check-in after the other sessions."""
     cycle = db.session.scalar(select(Cycle).filter_by(group_id=group.id))
     template = template_from_dict(cycle.template)
-    points = {p.session: p.occasion for p in template.phq9_points() if p.session}
     members = [e.member for e in group.enrolments if e.left_on is None]
+    return plan_messages(checkin_rows(template, members, sessions, meetings, quiet, now))
+
+
+def checkin_rows(template, members, sessions, meetings, quiet: QuietHours, now: datetime) -> list[dict]:
+    """The check-in rows of these members for these sessions and pre-group meetings."""
+    points = {p.session: p.occasion for p in template.phq9_points() if p.session}
     rows = [
         _session_row(m, s, points, template.weekly_checkin, quiet, now) for m in members for s in sessions
     ]
@@ -42,7 +47,7 @@ def plan_cycle_checkins(group, sessions, meetings, quiet: QuietHours, now: datet
         for m in members
         if m.id == meeting.member_id
     ]
-    return plan_messages([r for r in rows if r])
+    return [r for r in rows if r]
 
 
 def checkin_due(session_starts_at: datetime, tz: str, quiet: QuietHours) -> datetime:

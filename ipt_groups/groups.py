@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
 
+from ipt_groups import cohort
 from ipt_groups.audit import audited_update, record_change, snapshot
 from ipt_groups.availability import parse_hhmm
 from ipt_groups.errors import Conflict, InvalidInput, NotFound
@@ -145,6 +146,7 @@ def enrol_member(group_id: int, member_id: int, options: dict, actor: str, now: 
     group = get_or_404(Group, group_id)
     member = get_or_404(Member, member_id)
     _check_can_join(group, member)
+    _check_cohort_open(group, options, now)
     enrolment = Enrolment(
         group=group,
         member=member,
@@ -154,8 +156,16 @@ def enrol_member(group_id: int, member_id: int, options: dict, actor: str, now: 
     db.session.add(enrolment)
     member.status = "enrolled"
     db.session.flush()
+    cohort.join_cycle(group, member, now)
     record_change(actor, "group.enrol", enrolment, None, snapshot(enrolment))
     return enrolment
+
+
+def _check_cohort_open(group: Group, options: dict, now: datetime) -> None:
+    """Closed cohorts: late joining only in the first sessions, unless a coordinator overrides it."""
+    refusal = cohort.late_join_refusal(group, now)
+    if refusal and not options.get("override_late_join"):
+        raise Conflict("the group is closed to new members", {"override_late_join": [refusal]})
 
 
 def _check_can_join(group: Group, member: Member) -> None:
@@ -196,5 +206,6 @@ def remove_member(group_id: int, member_id: int, actor: str, now: datetime) -> E
         raise NotFound(f"member {member_id} is not in group {group_id}")
     audited_update(actor, "group.remove", enrolment, {"left_on": now.date(), "left_reason": "removed"})
     enrolment.member.status = "waitlisted"
+    cohort.leave_cycle(group_id, member_id, "the member left the group")
     db.session.flush()
     return enrolment

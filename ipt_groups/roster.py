@@ -78,6 +78,9 @@ def _apply_status(member: Member, status: str | None, now: datetime) -> None:
             "member is in a group", {"status": [f"remove them from group {enrolment.group_id} first"]}
         )
     enrolment.left_on, enrolment.left_reason = now.date(), status
+    from ipt_groups.cohort import leave_cycle  # here, not at the top: cohort's imports reach back to roster
+
+    leave_cycle(enrolment.group_id, member.id, f"the member is {status}")
 
 
 def delete_member(member_id: int, actor: str) -> None:

@@ -226,24 +226,3 @@ def _refusal(exc: cycles.CycleError) -> InvalidInput:
     held = any("held" in m or "started" in m for msgs in exc.errors.values() for m in msgs)
     error = Conflict if held else InvalidInput
     return error("the session cannot change that way", exc.errors)
-
-
-def late_join_refusal(group: Group, now: datetime) -> str | None:
-    """Why a member may no longer join this closed cohort, or None while joining is open."""
-    cycle = db.session.scalar(select(Cycle).filter_by(group_id=group.id))
-    if cycle is None:
-        return None
-    until = cycle.template.get("late_join_until_session", 2)
-    started = db.session.scalar(
-        select(GroupSession.number)
-        .where(
-            GroupSession.group_id == group.id,
-            GroupSession.status != "cancelled",
-            GroupSession.starts_at <= now,
-        )
-        .order_by(GroupSession.number.desc())
-        .limit(1)
-    )
-    if started is not None and started >= until:
-        return f"session {started} has begun; the group is closed to new members after session {until}"
-    return None

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ipt_groups.groups import create_group, enrol_member
-from ipt_groups.models import GroupSession, IndividualMeeting, Message
+from ipt_groups.models import AuditEntry, GroupSession, IndividualMeeting, Message
 from tests.conftest import NOW, count
 
 
@@ -244,3 +244,47 @@ def test_messages_api_filters(client, auth, group):
     assert r.status_code == 200 and len(r.json) == 12 + 1  # 12 sessions + the pre-group meeting
     assert {m["member_id"] for m in r.json} == {first}
     assert client.get("/api/v1/messages?state=lost", headers=auth).status_code == 422
+
+
+def test_closed_cohort_refuses_late_joiners_unless_overridden(
+    client, auth, group, make_member, app, monkeypatch
+):
+    g = group()
+    _start(client, auth, g.id)
+    newcomer = make_member(7)
+    url = f"/api/v1/groups/{g.id}/members/{newcomer.id}"
+    monkeypatch.setitem(app.config, "FIXED_NOW", _session(2).starts_at + timedelta(minutes=1))
+    early = client.post(url, json={}, headers=auth)
+    assert early.status_code == 201  # during session 2: still open
+    client.delete(url, headers=auth)
+    monkeypatch.setitem(app.config, "FIXED_NOW", _session(3).starts_at + timedelta(minutes=1))
+    late = client.post(url, json={}, headers=auth)
+    assert late.status_code == 409 and "override_late_join" in late.json["errors"]["json"]
+    forced = client.post(url, json={"override_late_join": True}, headers=auth)
+    assert forced.status_code == 201 and forced.json["late_join_override"] is True
+    entry = AuditEntry.query.filter_by(action="group.enrol").order_by(AuditEntry.id.desc()).first()
+    assert entry.after["late_join_override"] is True and entry.actor.startswith("coordinator:")
+
+
+def test_a_late_joiner_gets_the_remaining_reminders_and_a_leaver_none(client, auth, group, make_member):
+    g = group()
+    _start(client, auth, g.id)
+    newcomer = make_member(7)
+    assert (
+        client.post(f"/api/v1/groups/{g.id}/members/{newcomer.id}", json={}, headers=auth).status_code == 201
+    )
+    mine = Message.query.filter_by(member_id=newcomer.id)
+    assert mine.filter_by(kind="reminder_24h").count() == 12 + 1  # every session and the pre-group meeting
+    assert mine.filter_by(kind="checkin").count() == 12 + 1
+    assert client.delete(f"/api/v1/groups/{g.id}/members/{newcomer.id}", headers=auth).status_code == 204
+    assert {m.state for m in Message.query.filter_by(member_id=newcomer.id)} == {"cancelled"}
+    assert {m.status for m in IndividualMeeting.query.filter_by(member_id=newcomer.id)} == {"cancelled"}
+
+
+def test_withdrawing_a_member_cancels_their_messages(client, auth, group):
+    g = group()
+    _start(client, auth, g.id)
+    first = _member_ids(g)[0]
+    client.patch(f"/api/v1/members/{first}", json={"status": "withdrawn"}, headers=auth)
+    assert {m.state for m in Message.query.filter_by(member_id=first)} == {"cancelled"}
+    assert Message.query.filter_by(member_id=_member_ids(g)[1], state="pending").count() > 0

@@ -72,14 +72,12 @@ def plan_cycle_reminders(group, sessions, meetings, quiet: QuietHours, now: date
     return plan_messages(rows)
 
 
-def plan_member_joined(group: Group, member: Member, quiet: QuietHours, now: datetime) -> int:
-    """A late joiner gets the reminders of every session still to come."""
-    upcoming = select(GroupSession).where(
-        GroupSession.group_id == group.id, GroupSession.status == "scheduled", GroupSession.starts_at > now
-    )
-    rows = [r for s in db.session.scalars(upcoming) for r in session_rows(group, s, [member], quiet, now)]
-    known = set(db.session.scalars(select(Message.dedupe_key).where(Message.member_id == member.id)))
-    return plan_messages([r for r in rows if r["dedupe_key"] not in known and r.get("member_id")])
+def member_session_rows(
+    group: Group, member: Member, sessions, quiet: QuietHours, now: datetime
+) -> list[dict]:
+    """A late joiner's reminders for the sessions still to come (not the facilitator's)."""
+    rows = [r for s in sessions for r in session_rows(group, s, [member], quiet, now)]
+    return [r for r in rows if r.get("member_id")]
 
 
 def follow_session_change(group, session, old_start: str | None, notice: str | None, quiet, now) -> None:
