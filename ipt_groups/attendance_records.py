@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import and_, distinct, func, or_, select
 
 from ipt_groups import attendance as rules
 from ipt_groups.alerts import raise_once
@@ -191,16 +191,29 @@ def report_rows(filters: dict) -> list[rules.ReportRow]:
     however many groups and members there are."""
     held = _held(filters)
     attended = _attended(filters)
-    enrolled = dict(
-        db.session.execute(select(Enrolment.group_id, func.count()).group_by(Enrolment.group_id)).all()
-    )
-    names = dict(
-        db.session.execute(select(Group.id, Group.name).where(Group.id.in_({g for g, _ in held}))).all()
-    )
+    enrolled = _enrolled(filters)
+    names = dict(db.session.execute(select(Group.id, Group.name).join(GroupSession).distinct()).all())
     return [
-        rules.ReportRow(g, names[g], phase, n, attended.get((g, phase), 0), enrolled.get(g, 0))
+        rules.ReportRow(g, names[g], phase, n, attended.get((g, phase), 0), enrolled.get((g, phase), 0))
         for (g, phase), n in sorted(held.items())
     ]
+
+
+def _enrolled(filters: dict) -> dict:
+    """Members enrolled at some held session of each group and phase (leavers and late joiners
+    count only in the phases they were there for)."""
+    during = and_(
+        Enrolment.group_id == GroupSession.group_id,
+        Enrolment.joined_on <= GroupSession.local_date,
+        or_(Enrolment.left_on.is_(None), GroupSession.local_date < Enrolment.left_on),
+    )
+    query = (
+        select(GroupSession.group_id, GroupSession.phase, func.count(distinct(Enrolment.member_id)))
+        .join(Enrolment, during)
+        .where(GroupSession.status == "held")
+        .group_by(GroupSession.group_id, GroupSession.phase)
+    )
+    return {(g, p): n for g, p, n in db.session.execute(_session_filters(query, filters))}
 
 
 def _session_filters(query, filters: dict):

@@ -189,6 +189,7 @@ def test_programme_report_json_and_csv(client, cohort, auth, later, facilitator_
     r = client.get("/api/v1/reports/attendance", headers=auth)
     initial = next(x for x in r.json["rows"] if x["phase"] == "initial")
     assert (initial["held_sessions"], initial["attended"]) == (2, 4)
+    assert (initial["enrolled_members"], initial["expected"]) == (3, 6)
     as_csv = client.get("/api/v1/reports/attendance?format=csv", headers=auth)
     assert len(list(csv.reader(io.StringIO(as_csv.data.decode("utf-8-sig"))))) == 1 + 2
     later_only = client.get("/api/v1/reports/attendance?from_date=2026-12-05", headers=auth).json["rows"]
