@@ -73,8 +73,13 @@ def _session_row(member, session: GroupSession, points: dict, weekly: str, quiet
     }
 
 
+def meeting_checkin_due(meeting: IndividualMeeting, tz: str, quiet: QuietHours) -> datetime:
+    """The pre-group PHQ-9 goes the day before the meeting, outside quiet hours."""
+    return defer_out_of_quiet(meeting.starts_at - timedelta(days=1), tz, quiet)
+
+
 def _meeting_row(member, meeting: IndividualMeeting, quiet, now):
-    due = defer_out_of_quiet(meeting.starts_at - timedelta(days=1), member.timezone, quiet)
+    due = meeting_checkin_due(meeting, member.timezone, quiet)
     if due <= now:
         return None
     return {

@@ -59,6 +59,8 @@ ROUTES = [
     ("GET", "/api/v1/members/{member_id}/scores", OWN),
     ("PUT", "/api/v1/sessions/{session_id}/attendance", OWN),
     ("PUT", "/api/v1/meetings/{meeting_id}/attendance", OWN),
+    ("GET", "/api/v1/groups/{group_id}/meetings", OWN),
+    ("PATCH", "/api/v1/meetings/{meeting_id}", OWN),
     ("GET", "/api/v1/groups/{group_id}/attendance-sheet", OWN),
     ("GET", "/api/v1/reports/attendance", COORDINATOR),
     ("GET", "/api/v1/facilitators/{facilitator_id}/calendar-link", OWN),
@@ -72,6 +74,7 @@ ROUTES = [
 ]
 # Bodies that pass validation, where a route checks the body before the caller's group ({} otherwise).
 BODIES = {
+    "/api/v1/meetings/{meeting_id}": {"status": "cancelled"},
     "/api/v1/sessions/{session_id}/attendance": {
         "records": [{"member_id": "{member_id}", "status": "present"}]
     },

@@ -288,3 +288,41 @@ def test_withdrawing_a_member_cancels_their_messages(client, auth, group):
     client.patch(f"/api/v1/members/{first}", json={"status": "withdrawn"}, headers=auth)
     assert {m.state for m in Message.query.filter_by(member_id=first)} == {"cancelled"}
     assert Message.query.filter_by(member_id=_member_ids(g)[1], state="pending").count() > 0
+
+
+def test_facilitator_books_an_individual_meeting_and_its_messages_follow(
+    client, auth, group, facilitator_auth
+):
+    g = group()
+    _start(client, auth, g.id)
+    own = facilitator_auth(g.facilitator_id)
+    listed = client.get(f"/api/v1/groups/{g.id}/meetings", headers=own).json
+    assert len(listed) == 3 and {m["kind"] for m in listed} == {"pre_group"}
+    meeting = IndividualMeeting.query.filter_by(member_id=_member_ids(g)[0]).one()
+    r = client.patch(
+        f"/api/v1/meetings/{meeting.id}",
+        json={"local_date": "2027-02-25", "local_start": "10:00"},
+        headers=own,
+    )
+    assert r.status_code == 200, r.json
+    assert r.json["starts_at"] == "2027-02-25T15:00:00+00:00"
+    reminder = Message.query.filter_by(meeting_id=meeting.id, kind="reminder_24h").one()
+    assert reminder.due_at == datetime(2027, 2, 24, 15, 0, tzinfo=UTC)
+    checkin = Message.query.filter_by(meeting_id=meeting.id, kind="checkin").one()
+    assert (
+        checkin.due_at == datetime(2027, 2, 24, 15, 0, tzinfo=UTC)
+        and checkin.deadline_at == reminder.deadline_at
+    )
+    assert (
+        client.patch(
+            f"/api/v1/meetings/{meeting.id}", json={"local_date": "2027-02-25"}, headers=own
+        ).status_code
+        == 422
+    )
+    cancelled = client.patch(f"/api/v1/meetings/{meeting.id}", json={"status": "cancelled"}, headers=own)
+    assert cancelled.json["status"] == "cancelled"
+    assert {m.state for m in Message.query.filter_by(meeting_id=meeting.id)} == {"cancelled"}
+    assert (
+        client.patch(f"/api/v1/meetings/{meeting.id}", json={"status": "cancelled"}, headers=own).status_code
+        == 409
+    )

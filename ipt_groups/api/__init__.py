@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
         facilitators,
         groups,
         health,
+        meetings,
         members,
         messages,
         proposals,
@@ -27,7 +28,18 @@ def register(app: Flask) -> None:
     app.register_blueprint(twilio_hooks.bp)
     blueprints = [
         m.bp
-        for m in (members, facilitators, groups, proposals, cycles, messages, alerts, attendance, settings)
+        for m in (
+            members,
+            facilitators,
+            groups,
+            proposals,
+            cycles,
+            meetings,
+            messages,
+            alerts,
+            attendance,
+            settings,
+        )
     ]
     for bp in [*blueprints, attendance.feeds]:
         _limit(bp, "API_RATE_LIMIT", token_or_address)

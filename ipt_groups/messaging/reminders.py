@@ -13,7 +13,7 @@ from ipt_groups.messaging.outbox import cancel_pending, plan_messages, plan_once
 from ipt_groups.messaging.texts import local_when
 from ipt_groups.models import Facilitator, Group, GroupSession, IndividualMeeting, Member, Message
 
-_OFFSETS = {rule.kind: rule.offset for rule in DEFAULT_REMINDERS}
+REMINDER_OFFSETS = {rule.kind: rule.offset for rule in DEFAULT_REMINDERS}
 
 
 def _members(group: Group) -> list[Member]:
@@ -94,7 +94,7 @@ def _retime(message: Message, starts_at: datetime, quiet: QuietHours, now: datet
         message.due_at = checkin_due(starts_at, _timezone_of(message), quiet)
         message.deadline_at = message.due_at + CHECKIN_WINDOW
         return
-    offset = _OFFSETS.get(message.kind)
+    offset = REMINDER_OFFSETS.get(message.kind)
     if offset is None:  # a notice: it stays due now, but must not outlive the new start
         message.deadline_at = starts_at
         return
