@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,9 @@ from config import TestingConfig
 from ipt_groups import create_app
 from ipt_groups.auth import create_token
 from ipt_groups.extensions import db as _db
+from ipt_groups.groups import create_group, enrol_member
 from ipt_groups.roster import create_facilitator, create_member
+from ipt_groups.scheduling import start_cycle
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -155,6 +157,40 @@ def make_facilitator(db):
         facilitator = create_facilitator(facilitator_data(i, **overrides), "test", NOW)
         db.session.commit()
         return facilitator
+
+    return make
+
+
+def group_data(facilitator_id: int, /, **overrides) -> dict:
+    """Valid group fields: a Tuesday-evening grief group in English (18:00 in the facilitator's zone)."""
+    data = {"name": "Tuesday grief", "problem_area": "grief", "language": "en", "day": "tue"}
+    data |= {"start_time": "18:00", "session_minutes": 90, "max_size": 10, "facilitator_id": facilitator_id}
+    return {**data, **overrides}
+
+
+@pytest.fixture
+def make_group(db):
+    """Create and commit a group through the domain function."""
+
+    def make(facilitator_id: int, **overrides):
+        group = create_group(group_data(facilitator_id, **overrides), "test", NOW)
+        db.session.commit()
+        return group
+
+    return make
+
+
+@pytest.fixture
+def started_group(db, make_facilitator, make_group):
+    """A Tuesday 18:00 Chicago group with these members and a 12-session cycle from 2026-12-01."""
+
+    def make(members):
+        group = make_group(make_facilitator(0).id, name="Tuesday group")
+        for member in members:
+            enrol_member(group.id, member.id, {}, "test", NOW)
+        start_cycle(group.id, {"first_date": date(2026, 12, 1)}, "test", NOW)
+        db.session.commit()
+        return group
 
     return make
 

@@ -3,41 +3,22 @@ programme report, outreach after two absences, and the facilitator's calendar fe
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from icalendar import Calendar
 from pypdf import PdfReader
 
-from ipt_groups.groups import create_group, enrol_member
 from ipt_groups.models import Alert, AuditEntry, GroupSession, Message
-from ipt_groups.scheduling import start_cycle
 from tests.conftest import NOW
 
 
 @pytest.fixture
-def cohort(db, make_facilitator, make_member):
-    """A 12-session group from 2026-12-01 (Tuesdays 18:00 Chicago) with three members."""
-    facilitator = make_facilitator(0)
-    group = create_group(
-        {
-            "name": "Tuesday group",
-            "problem_area": "grief",
-            "language": "en",
-            "day": "tue",
-            "start_time": "18:00",
-            "facilitator_id": facilitator.id,
-        },
-        "test",
-        NOW,
-    )
+def cohort(started_group, make_member):
+    """A 12-session group from 2026-12-01 (Tuesdays 18:00 Chicago) with three awkwardly named members."""
     names = ["Zoë Müller", "O'Brien, Pat", '=HYPERLINK("x")']
     members = [make_member(i, name=name) for i, name in enumerate(names)]
-    for m in members:
-        enrol_member(group.id, m.id, {}, "test", NOW)
-    start_cycle(group.id, {"first_date": date(2026, 12, 1)}, "test", NOW)
-    db.session.commit()
-    return group, members
+    return started_group(members), members
 
 
 def _session(n):

@@ -4,30 +4,11 @@ from datetime import timedelta
 
 import pytest
 
-from ipt_groups.groups import create_group, enrol_member
+from ipt_groups.groups import enrol_member
 from ipt_groups.models import AuditEntry, Enrolment, Group, Member
-from tests.conftest import NOW, count
+from tests.conftest import NOW, count, group_data
 
 URL = "/api/v1/groups"
-
-
-def group_data(facilitator_id: int, /, **overrides) -> dict:
-    """Valid group fields: a Tuesday-evening grief group in English."""
-    data = {"name": "Tuesday grief", "problem_area": "grief", "language": "en", "day": "tue"}
-    data |= {"start_time": "18:00", "session_minutes": 90, "max_size": 10, "facilitator_id": facilitator_id}
-    return {**data, **overrides}
-
-
-@pytest.fixture
-def make_group(db):
-    """Create and commit a group through the domain function."""
-
-    def make(facilitator_id: int, **overrides) -> Group:
-        group = create_group(group_data(facilitator_id, **overrides), "test", NOW)
-        db.session.commit()
-        return group
-
-    return make
 
 
 @pytest.fixture

@@ -1,14 +1,13 @@
 """Twilio webhooks signed as Twilio signs them: keywords, RSVPs, check-ins, safety, replays,
 delivery status; an unsigned request is refused and stores nothing."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from ipt_groups.checkins import expire_checkins
 from ipt_groups.cycles import QuietHours
 from ipt_groups.extensions import db as _db
-from ipt_groups.groups import create_group, enrol_member
 from ipt_groups.messaging.base import RecordingSender
 from ipt_groups.messaging.dispatch import DispatchSettings, run_tick
 from ipt_groups.messaging.outbox import plan_messages
@@ -24,7 +23,6 @@ from ipt_groups.models import (
     Message,
     Rsvp,
 )
-from ipt_groups.scheduling import start_cycle
 from tests.conftest import NOW, count
 
 TOKEN = "test-auth-token"
@@ -39,25 +37,10 @@ def twilio_config(app, monkeypatch):
 
 
 @pytest.fixture
-def member(db, make_member, make_facilitator):
+def member(started_group, make_member):
     """A member of a group whose 12-session cycle starts 2026-12-01 (a Tuesday, 18:00 Chicago)."""
-    facilitator = make_facilitator(0)
-    group = create_group(
-        {
-            "name": "Tuesday group",
-            "problem_area": "grief",
-            "language": "en",
-            "day": "tue",
-            "start_time": "18:00",
-            "facilitator_id": facilitator.id,
-        },
-        "test",
-        NOW,
-    )
     m = make_member(0)
-    enrol_member(group.id, m.id, {}, "test", NOW)
-    start_cycle(group.id, {"first_date": date(2026, 12, 1)}, "test", NOW)
-    _db.session.commit()
+    started_group([m])
     return m
 
 
