@@ -29,13 +29,17 @@ def member_in_facilitator_groups(member_id: int, facilitator_id: int) -> bool:
     return db.session.scalar(query.limit(1)) is not None
 
 
-def trajectory(member_id: int) -> dict:
-    """Every finished check-in in time order, the PHQ-9 baseline and latest, and the response."""
+def trajectory(member_id: int, facilitator_id: int | None = None) -> dict:
+    """Every finished check-in in time order, the PHQ-9 baseline and latest, and the response; for a
+    facilitator, none taken in another facilitator's group (a member may have moved groups)."""
     query = (
         select(Checkin)
         .where(Checkin.member_id == member_id, Checkin.status != "open", Checkin.status != "cancelled")
         .order_by(Checkin.started_at, Checkin.id)
     )
+    if facilitator_id is not None:
+        theirs = select(Group.id).where(Group.facilitator_id == facilitator_id)
+        query = query.where(Checkin.group_id.is_(None) | Checkin.group_id.in_(theirs))
     checkins = list(db.session.scalars(query))
     points = [
         {

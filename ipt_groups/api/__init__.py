@@ -1,15 +1,26 @@
 """The HTTP surface: the admin API under /api/v1, health, and the Twilio webhooks."""
 
 from flask import Flask, current_app
+from werkzeug.routing import IntegerConverter
 
 from ipt_groups.extensions import api, limiter
 from ipt_groups.ratelimits import sender_number, token_or_address
+from ipt_groups.schemas.fields import MAX_ID
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in routes: at most MAX_ID, so a larger id matches no route (404), not a 500."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def register(app: Flask) -> None:
     """Register every blueprint."""
     from ipt_groups.api import (
         alerts,
+        apidoc,
         attendance,
         cycles,
         facilitators,
@@ -23,6 +34,8 @@ def register(app: Flask) -> None:
         twilio_hooks,
     )
 
+    app.url_map.converters["int"] = IdConverter
+    apidoc.install(api.spec)
     _limit(twilio_hooks.bp, "WEBHOOK_RATE_LIMIT", sender_number)
     app.register_blueprint(health.bp)
     app.register_blueprint(twilio_hooks.bp)

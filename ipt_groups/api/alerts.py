@@ -68,4 +68,4 @@ def member_scores(member_id):
     scope = _scope()
     if scope is not None and not scores.member_in_facilitator_groups(member_id, scope):
         abort(403, message="facilitators see only their own groups' members")
-    return scores.trajectory(member_id)
+    return scores.trajectory(member_id, scope)

@@ -25,12 +25,39 @@ bp.before_request(authenticate_request)
 feeds = Blueprint("calendar", __name__, url_prefix="/api/v1", description="Facilitators' calendar feeds")
 
 _TYPES = {"json": "application/json", "csv": "text/csv", "pdf": "application/pdf"}
-_ALT = {
+_SHEET_KEYS = [
+    "group",
+    "generated_at",
+    "rule",
+    "phases",
+    "session_attended",
+    "next_session",
+    "roster",
+    "members",
+]
+_CSV = {"schema": {"type": "string"}}
+_SHEET_DOC = {
+    "description": "The sheet as JSON; also text/csv and application/pdf (Accept or ?format=)",
     "content": {
-        "text/csv": {"schema": {"type": "string"}},
+        "application/json": {"schema": {"type": "object", "required": _SHEET_KEYS}},
+        "text/csv": _CSV,
         "application/pdf": {"schema": {"type": "string", "format": "binary"}},
-    }
+    },
 }
+_REPORT_DOC = {
+    "description": "Per group and phase; also text/csv (Accept or ?format=csv)",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["rows"],
+                "properties": {"rows": {"type": "array", "items": {"type": "object"}}},
+            }
+        },
+        "text/csv": _CSV,
+    },
+}
+_ICS_DOC = {"description": "iCalendar", "content": {"text/calendar": {"schema": {"type": "string"}}}}
 
 
 def _group_of(group_id: int) -> Group:
@@ -73,8 +100,7 @@ def _format(allowed: tuple[str, ...]) -> str:
 
 @bp.route("/groups/<int:group_id>/attendance-sheet", methods=["GET"])
 @bp.arguments(FormatArgs, location="query")
-@bp.response(200, description="The sheet; also text/csv and application/pdf (Accept or ?format=)")
-@bp.doc(responses={"200": _ALT})
+@bp.doc(responses={"200": _SHEET_DOC})
 def attendance_sheet(_args, group_id):
     """Members by sessions grouped by phase, with rates, completion, absences, scores and alerts."""
     group = _group_of(group_id)
@@ -95,8 +121,7 @@ def _download(body: bytes, mimetype: str, filename: str) -> Response:
 
 @bp.route("/reports/attendance", methods=["GET"])
 @bp.arguments(ReportArgs, location="query")
-@bp.response(200, description="Per group and phase; also text/csv (Accept or ?format=csv)")
-@bp.doc(responses={"200": _ALT})
+@bp.doc(responses={"200": _REPORT_DOC})
 def attendance_report(filters):
     """Attendance per group and per phase across the programme, filtered by group and dates."""
     coordinator()
@@ -119,8 +144,8 @@ def calendar_link(facilitator_id):
 
 
 @feeds.route("/facilitators/<int:facilitator_id>/calendar.ics", methods=["GET"])
-@feeds.response(200, description="text/calendar")
 @feeds.doc(
+    responses={"200": _ICS_DOC},
     security=[{"bearerAuth": []}, {}],
     parameters=[{"in": "query", "name": "key", "schema": {"type": "string"}}],
 )

@@ -33,8 +33,13 @@ def register_handlers(app: Flask) -> None:
 
 
 def require_json_body():
-    """API writes with a body must say Content-Type: application/json (imports take CSV)."""
-    if request.method not in _BODY_METHODS or not request.path.startswith("/api/v1/"):
+    """API writes with a body must say Content-Type: application/json (imports take CSV); no text
+    anywhere may hold a NUL character (PostgreSQL cannot store one)."""
+    if not request.path.startswith("/api/v1/"):
+        return None
+    if has_nul(request.args) or has_nul(request.get_json(silent=True)):
+        return error_body(422, "text may not contain NUL (\\u0000) characters"), 422
+    if request.method not in _BODY_METHODS:
         return None
     if request.path.endswith("/import") or not request.content_length:
         return None
@@ -42,6 +47,16 @@ def require_json_body():
         reason = f"is {request.mimetype or 'missing'!r}; send application/json"
         return error_body(415, "wrong content type", {"headers": {"Content-Type": [reason]}}), 415
     return None
+
+
+def has_nul(value) -> bool:
+    """Whether a NUL character is in any key or text of a JSON value or a MultiDict."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if hasattr(value, "items"):
+        items = value.items(multi=True) if hasattr(value, "getlist") else value.items()
+        return any(has_nul(k) or has_nul(v) for k, v in items)
+    return isinstance(value, list) and any(map(has_nul, value))
 
 
 def _domain_error(exc: DomainError):
@@ -60,7 +75,13 @@ def _http_error(exc: HTTPException):
     data = getattr(exc, "data", {}) or {}
     errors = data.get("errors") or data.get("messages")
     body = error_body(exc.code or 500, data.get("message") or exc.description or exc.name, errors)
-    return body, exc.code or 500
+    return body, exc.code or 500, _kept_headers(exc)
+
+
+def _kept_headers(exc: HTTPException) -> dict:
+    """The exception's own headers (Allow on a 405, Retry-After ...), but not its HTML content type."""
+    headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+    return headers | dict((getattr(exc, "data", None) or {}).get("headers") or {})
 
 
 def _unexpected_error(exc: Exception):

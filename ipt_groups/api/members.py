@@ -99,6 +99,9 @@ def _csv_text() -> str:
     if raw is None:
         raise InvalidInput("no CSV", {"file": ["upload a CSV as form field 'file' or send a text/csv body"]})
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInput("not UTF-8", {"file": [f"the file is not UTF-8 text (byte {exc.start})"]}) from exc
+    if "\x00" in text:
+        raise InvalidInput("not text", {"file": ["the file holds NUL characters; is it a spreadsheet?"]})
+    return text

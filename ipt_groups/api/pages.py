@@ -10,5 +10,7 @@ def paginate_query(query: Select, pagination) -> list:
     pagination.item_count = db.session.scalar(
         select(func.count()).select_from(query.order_by(None).subquery())
     )
+    if pagination.first_item >= pagination.item_count:
+        return []  # past the end: an empty page, without an OFFSET the database may not hold
     page = query.limit(pagination.page_size).offset(pagination.first_item)
     return list(db.session.scalars(page).unique())

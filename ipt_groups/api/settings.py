@@ -9,6 +9,7 @@ from ipt_groups.api.access import coordinator, coordinators_only
 from ipt_groups.api.clock import now
 from ipt_groups.extensions import db
 from ipt_groups.messaging.texts import DEFAULT_TEXTS
+from ipt_groups.schemas.fields import JsonBool
 
 bp = Blueprint("settings", __name__, url_prefix="/api/v1/settings", description="Programme settings")
 bp.before_request(coordinators_only)
@@ -21,7 +22,7 @@ class TextsSchema(Schema):
 
 class TextsArgs(Schema):
     texts = fields.Dict(keys=fields.Str(), values=fields.Str(), required=True)
-    allow_topic_words = fields.Bool(load_default=False)
+    allow_topic_words = JsonBool(load_default=False)
 
 
 @bp.route("/message-texts")

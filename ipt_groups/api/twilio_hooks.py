@@ -38,6 +38,11 @@ def check_signature():
     return None
 
 
+def _field(name: str) -> str:
+    """A form field without NUL characters, which PostgreSQL cannot store or even compare."""
+    return request.form.get(name, "").replace("\x00", "")
+
+
 def _twiml(text: str | None, status: int = 200) -> Response:
     inner = f"<Message>{escape(text)}</Message>" if text else ""
     xml = f'<?xml version="1.0" encoding="UTF-8"?><Response>{inner}</Response>'
@@ -47,10 +52,10 @@ def _twiml(text: str | None, status: int = 200) -> Response:
 @bp.post("/sms")
 def inbound_sms():
     """An SMS from a member (or anyone): handled once per MessageSid, answered with TwiML."""
-    sid, sender = request.form.get("MessageSid", ""), request.form.get("From", "")
+    sid, sender = _field("MessageSid"), _field("From")
     if not sid or not sender:
         return _twiml(None, 400)
-    reply = receive_sms(sid[:64], sender[:20], request.form.get("Body", ""), now())
+    reply = receive_sms(sid[:64], sender[:20], _field("Body"), now())
     db.session.commit()
     current_app.logger.info("inbound %s from %s handled", sid, mask_phone(sender))
     return _twiml(reply)
@@ -59,8 +64,7 @@ def inbound_sms():
 @bp.post("/status")
 def delivery_status():
     """A delivery status callback: recorded if it moves the message forward, ignored otherwise."""
-    sid = request.form.get("MessageSid", "")
-    status = request.form.get("MessageStatus", "")
-    record_delivery_status(sid, status, request.form.get("ErrorCode"))
+    error_code = _field("ErrorCode")[:16] or None  # Twilio's are five digits
+    record_delivery_status(_field("MessageSid"), _field("MessageStatus"), error_code)
     db.session.commit()
     return Response(status=204)

@@ -1,10 +1,11 @@
 from marshmallow import Schema, fields, validate
 
 from ipt_groups.models.attendance import ATTENDANCE_STATUSES
+from ipt_groups.schemas.fields import Id
 
 
 class RecordArgs(Schema):
-    member_id = fields.Int(required=True)
+    member_id = Id(required=True)
     status = fields.Str(required=True, validate=validate.OneOf(ATTENDANCE_STATUSES))
     note = fields.Str(validate=validate.Length(max=1000), allow_none=True)
 
@@ -32,7 +33,7 @@ class FormatArgs(Schema):
 
 class ReportArgs(Schema):
     format = fields.Str(validate=validate.OneOf(["json", "csv"]))
-    group_id = fields.Int()
+    group_id = Id()
     from_date = fields.Date()
     to_date = fields.Date()
 

@@ -1,6 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from ipt_groups.models.survey import ALERT_KINDS
+from ipt_groups.schemas.fields import Id
 
 
 class CheckinSchema(Schema):
@@ -21,9 +22,9 @@ class CheckinSchema(Schema):
 
 
 class CheckinQueryArgs(Schema):
-    member_id = fields.Int()
-    group_id = fields.Int()
-    session_id = fields.Int()
+    member_id = Id()
+    group_id = Id()
+    session_id = Id()
 
 
 class ScorePointSchema(Schema):
@@ -59,8 +60,8 @@ class AlertSchema(Schema):
 
 class AlertQueryArgs(Schema):
     kind = fields.Str(validate=validate.OneOf(ALERT_KINDS))
-    group_id = fields.Int()
-    member_id = fields.Int()
+    group_id = Id()
+    member_id = Id()
     include_acknowledged = fields.Bool(load_default=False)
 
 

@@ -1,6 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ipt_groups.schemas.fields import LocalTime
+from ipt_groups.schemas.fields import Id, JsonBool, LocalTime
 
 
 class CycleArgs(Schema):
@@ -51,7 +51,7 @@ class SessionPatchArgs(Schema):
     local_date = fields.Date()
     local_start = LocalTime()
     status = fields.Str(validate=validate.OneOf(["cancelled"]))
-    shift = fields.Bool(load_default=False)
+    shift = JsonBool(load_default=False)
     reason = fields.Str(validate=validate.Length(max=200))
 
     @validates_schema
@@ -108,9 +108,9 @@ class MessageSchema(Schema):
 
 
 class MessageQueryArgs(Schema):
-    member_id = fields.Int()
-    group_id = fields.Int()
-    session_id = fields.Int()
+    member_id = Id()
+    group_id = Id()
+    session_id = Id()
     state = fields.Str(
         validate=validate.OneOf(
             ["pending", "sending", "sent", "failed", "cancelled", "expired", "suppressed", "unknown"]

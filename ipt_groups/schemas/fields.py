@@ -8,10 +8,11 @@ from zoneinfo import available_timezones
 
 import phonenumbers
 from flask import current_app
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 from ipt_groups.availability import parse_hhmm, parse_window
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
@@ -91,3 +92,19 @@ class Availability(fields.List):
         if errors:
             raise ValidationError(errors)
         return out
+
+
+class Id(fields.Integer):
+    """A row id: 0 to MAX_ID, so a larger number is refused (422), not sent to the database."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.Range(min=0, max=MAX_ID), **kwargs)
+
+
+class JsonBool(fields.Boolean):
+    """A JSON body's true or false; marshmallow's Boolean would also take 1, 0, "yes", "off" ..."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value

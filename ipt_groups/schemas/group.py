@@ -1,7 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from ipt_groups.models.group import GROUP_STATUSES
-from ipt_groups.schemas.fields import Language, LocalTime, Timezone
+from ipt_groups.schemas.fields import Id, JsonBool, Language, LocalTime, Timezone
 from ipt_groups.vocabulary import DAYS, PROBLEM_AREAS
 
 
@@ -46,19 +46,19 @@ class GroupArgs(Schema):
     start_time = LocalTime(required=True)
     session_minutes = fields.Int(load_default=90, validate=validate.Range(min=30, max=180))
     max_size = fields.Int(load_default=10, validate=validate.Range(min=2, max=20))
-    facilitator_id = fields.Int(required=True)
+    facilitator_id = Id(required=True)
 
 
 class GroupQueryArgs(Schema):
     status = fields.Str(validate=validate.OneOf(GROUP_STATUSES))
-    facilitator_id = fields.Int()
+    facilitator_id = Id()
 
 
 class EnrolArgs(Schema):
     """Options for adding a member to a group."""
 
     joined_on = fields.Date()
-    override_late_join = fields.Bool(load_default=False)
+    override_late_join = JsonBool(load_default=False)
 
 
 class GroupPatchArgs(GroupArgs):

@@ -1,6 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ipt_groups.schemas.fields import Availability, Language, Phone, Timezone
+from ipt_groups.schemas.fields import Availability, JsonBool, Language, Phone, Timezone
 from ipt_groups.vocabulary import AGE_BANDS, MEMBER_STATUSES, PROBLEM_AREAS
 
 _name = validate.Length(min=1, max=200)
@@ -37,7 +37,7 @@ class MemberArgs(Schema):
     age_band = fields.Str(load_default="adult", validate=validate.OneOf(AGE_BANDS))
     problem_area = fields.Str(required=True, validate=validate.OneOf(PROBLEM_AREAS))
     availability = Availability(load_default=list)
-    sms_consent = fields.Bool(load_default=False)
+    sms_consent = JsonBool(load_default=False)
     sms_consent_source = fields.Str(allow_none=True, validate=validate.Length(min=1, max=200))
     waitlisted_at = fields.AwareDateTime()
     notes = fields.Str(allow_none=True, validate=validate.Length(max=2000))

@@ -1,5 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ipt_groups.schemas.fields import Id, JsonBool
 from ipt_groups.vocabulary import PROBLEM_AREAS
 
 
@@ -13,14 +14,14 @@ class PolicyArgs(Schema):
     session_minutes = fields.Int(load_default=90, validate=validate.Range(min=30, max=180))
     slot_step_minutes = fields.Int(load_default=30, validate=validate.OneOf([15, 30, 60]))
     match_on = fields.List(fields.Str(), load_default=lambda: ["problem_area", "language", "age_band"])
-    mix_problem_areas = fields.Bool(load_default=False)
+    mix_problem_areas = JsonBool(load_default=False)
     time_limit_s = fields.Float(load_default=10.0, validate=validate.Range(min=0.5, max=60))
 
 
 class MemberFilterArgs(Schema):
     problem_area = fields.Str(validate=validate.OneOf(PROBLEM_AREAS))
     language = fields.Str()
-    member_ids = fields.List(fields.Int(), validate=validate.Length(max=20000))
+    member_ids = fields.List(Id(), validate=validate.Length(max=20000))
 
 
 class ProposeArgs(Schema):
@@ -46,10 +47,10 @@ class EditArgs(Schema):
     set_facilitator (group, facilitator_id)."""
 
     op = fields.Str(required=True, validate=validate.OneOf(["move_member", "drop_group", "set_facilitator"]))
-    member_id = fields.Int()
+    member_id = Id()
     to_group = fields.Int(allow_none=True)
     group = fields.Int()
-    facilitator_id = fields.Int()
+    facilitator_id = Id()
 
     @validates_schema
     def fields_for_op(self, data, **kwargs):
