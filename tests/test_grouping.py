@@ -8,6 +8,9 @@ import pytest
 
 from bench.formation_gen import instance
 from ipt_groups.grouping import GroupingInputError, check_group, greedy_groups, parse_input, propose_groups
+from ipt_groups.grouping.heuristics import construct
+from ipt_groups.grouping.pairs import Context, bucket_key, build_pairs
+from ipt_groups.grouping.solver import score, solve
 
 TUE_EVENING = [{"day": "tue", "start": "17:00", "end": "21:00"}]
 
@@ -301,6 +304,20 @@ def test_engine_places_at_least_greedy_and_every_group_is_valid(shape, seed):
         assert check_group(inp, group, engine["groups"][:i] + engine["groups"][i + 1 :]) == []
     placed = placed_ids(engine)
     assert len(placed) + len(engine["unplaced"]) == len(doc["members"])
+
+
+def test_freeing_some_facilitators_keeps_the_others_groups_open():
+    inp = parse_input(instance("plenty", 200, 4))
+    ctx = Context(inp)
+    state = ctx.fresh_state()
+    pairs = build_pairs(ctx, [m.index for m in inp.members], bucket_key(inp.policy.match_on), state)
+    start = construct(ctx, pairs, state.copy())
+    free = frozenset(g.facilitator for g in start[:2])
+    found, _, _, _ = solve(ctx, pairs, state, start, work=0.5, seconds=30, free=free)
+    kept = {(id(g.pair), g.facilitator) for g in start if g.facilitator not in free}
+    assert kept <= {(id(g.pair), g.facilitator) for g in found}
+    assert all(g.facilitator in free or (id(g.pair), g.facilitator) in kept for g in found)
+    assert score(ctx, found) >= score(ctx, start)
 
 
 # --- input errors -----------------------------------------------------------------------------------

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import heapq
+import random
+import time
 from collections import defaultdict
 
+from ipt_groups.grouping.augment import augment
 from ipt_groups.grouping.pairs import Context, FacilitatorState, Group, Pair
+from ipt_groups.grouping.solver import score
 
 
 def greedy(ctx: Context, pairs: list[Pair], state: FacilitatorState) -> list[Group]:
@@ -14,11 +18,26 @@ def greedy(ctx: Context, pairs: list[Pair], state: FacilitatorState) -> list[Gro
 
 
 def construct(ctx: Context, pairs: list[Pair], state: FacilitatorState) -> list[Group]:
-    """Fullest pair first, but members with fewest options and the least flexible facilitator first,
-    then leftover members topped up into groups with room."""
+    """Fullest pair first, but members with fewest options and the least flexible facilitator first;
+    then leftover members placed through chains of moves, and groups opened by borrowing members."""
     groups = _open_groups(ctx, pairs, state, smart=True)
-    _top_up(ctx, pairs, groups)
+    augment(ctx, pairs, groups)
+    while _borrow(ctx, pairs, state, groups):
+        augment(ctx, pairs, groups)
     return groups
+
+
+def construct_best(ctx: Context, pairs: list[Pair], state: FacilitatorState, tries: int, until: float):
+    """The best of `tries` constructions: the pairs' own order, then seeded shuffles, which change how
+    ties are broken (stopping early at wall-clock time `until`)."""
+    rng, order = random.Random(5), list(pairs)
+    best = construct(ctx, order, state.copy())
+    for _ in range(tries - 1):
+        if time.perf_counter() > until:
+            break
+        rng.shuffle(order)
+        best = max(best, construct(ctx, order, state.copy()), key=lambda g: score(ctx, g))
+    return best
 
 
 def _index(pairs: list[Pair]) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
@@ -79,15 +98,38 @@ def _flexibility(ctx: Context, pairs: list[Pair], options: list[int], count: lis
     return sum(count[j] for j in options if count[j] >= lo and state.free(f, ctx.span(pairs[j].slot)))
 
 
-def _top_up(ctx: Context, pairs: list[Pair], groups: list[Group]) -> None:
-    """Put each leftover member, longest-waiting first, into the smallest group with room at their slots."""
-    member_pairs, _ = _index(pairs)
-    position = {id(p): i for i, p in enumerate(pairs)}
-    by_pair: dict[int, list[Group]] = defaultdict(list)
-    for g in groups:
-        by_pair[position[id(g.pair)]].append(g)
-    placed = {m for g in groups for m in g.members}
-    for m in sorted(set(member_pairs) - placed, key=ctx.rank.__getitem__):
-        room = [g for j in member_pairs[m] for g in by_pair[j] if len(g.members) < ctx.policy.max_size]
-        if room:
-            min(room, key=lambda g: len(g.members)).members.append(m)
+def _borrow(ctx: Context, pairs: list[Pair], state: FacilitatorState, groups: list[Group]) -> bool:
+    """Open a group where a free facilitator and some unplaced members lack only a few members, taking
+    them from groups larger than min_size whose members also fit there; whether any group opened."""
+    lo, hi, opened = ctx.policy.min_size, ctx.policy.max_size, len(groups)
+    group_of = {m: g for g in groups for m in g.members}
+    for pair in sorted(pairs, key=lambda p: (-sum(m not in group_of for m in p.members), p.index)):
+        waiting = [m for m in pair.members if m not in group_of]
+        donors = [m for m in pair.members if m in group_of and len(group_of[m].members) > lo]
+        if not waiting or len(waiting) + len(donors) < lo:
+            continue
+        facs = [f for f in pair.facilitators if state.free(f, ctx.span(pair.slot))]
+        taken = _take_from_donors(ctx, donors, group_of, lo - len(waiting)) if facs else None
+        if taken is None:
+            continue
+        state.take(facs[0], ctx.span(pair.slot))
+        group = Group(pair, facs[0], (waiting + taken)[:hi])
+        groups.append(group)
+        group_of.update({m: group for m in group.members})
+    return len(groups) > opened
+
+
+def _take_from_donors(ctx: Context, donors: list[int], group_of: dict, need: int) -> list[int] | None:
+    """Move `need` members out of groups that stay at or above min_size (shortest-waiting first)."""
+    taken: list[int] = []
+    for m in sorted(donors, key=lambda m: (-len(group_of[m].members), -ctx.rank[m])):
+        if len(taken) >= need:
+            break
+        if len(group_of[m].members) > ctx.policy.min_size:
+            group_of[m].members.remove(m)
+            taken.append(m)
+    if len(taken) < need:
+        for m in taken:  # not enough: put them back
+            group_of[m].members.append(m)
+        return None
+    return taken

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 
-from ipt_groups.grouping.heuristics import construct, greedy
+from ipt_groups.grouping.heuristics import construct_best, greedy
 from ipt_groups.grouping.lns import improve
 from ipt_groups.grouping.model import MATCHABLE, PlanningInput
 from ipt_groups.grouping.pairs import Context, Group, Pair, bucket_key, build_pairs
@@ -14,7 +14,9 @@ from ipt_groups.grouping.slots import zone
 from ipt_groups.grouping.solver import score
 from ipt_groups.vocabulary import DAYS
 
-_POST_PROCESS_SHARE = 0.1  # of the time limit, kept back for balancing and the output
+_POST_PROCESS_SHARE = 0.2  # of the time limit, kept back for balancing and the output
+# constructions tried: _TRY_MEMBERS per second of the time limit / reachable members, within a share of it
+_MAX_TRIES, _TRY_MEMBERS, _TRY_SHARE = 32, 5_000, 0.25
 _WORK_SHARE = 0.5  # of the time limit, as CP-SAT deterministic seconds (about wall seconds, repeatable)
 
 
@@ -64,8 +66,12 @@ def _form(ctx: Context, pairs: list[Pair], state, deadline: float, use_solver: b
     reachable = len({m for p in pairs for m in p.members})
     if not use_solver:
         return greedy(ctx, pairs, state.copy()), "greedy", reachable
+    tries = max(1, min(_MAX_TRIES, int(_TRY_MEMBERS * ctx.policy.time_limit_s) // max(reachable, 1)))
+    until = time.perf_counter() + ctx.policy.time_limit_s * _TRY_SHARE
     found = max(
-        greedy(ctx, pairs, state.copy()), construct(ctx, pairs, state.copy()), key=lambda g: score(ctx, g)
+        greedy(ctx, pairs, state.copy()),
+        construct_best(ctx, pairs, state, tries, until),
+        key=lambda g: score(ctx, g),
     )
     if score(ctx, found)[0] == reachable:
         return found, "all_reachable_placed", reachable

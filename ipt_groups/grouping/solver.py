@@ -31,25 +31,44 @@ def wait_weights(ctx: Context, members: list[int]) -> dict[int, int]:
 
 
 def solve(
-    ctx: Context, pairs: list[Pair], state: FacilitatorState, hint: list[Group], work: float, seconds: float
+    ctx: Context,
+    pairs: list[Pair],
+    state: FacilitatorState,
+    hint: list[Group],
+    work: float,
+    seconds: float,
+    free: frozenset[int] | None = None,
 ):
-    """Optimise placement (then waiting time) over `pairs`; returns (groups, status, bound on placed).
+    """Optimise placement (then waiting time) over `pairs`; returns (groups, status, bound, work used).
 
     `work` is CP-SAT's deterministic time limit (same answer every run); `seconds` a wall-clock safety net.
+    With `free`, only those facilitators' groups may change; the hint's other groups stay open (their
+    members may still move).
     """
-    m = _build(ctx, pairs, state)
+    kept = (
+        None
+        if free is None
+        else (free, {(id(g.pair), g.facilitator) for g in hint if g.facilitator not in free})
+    )
+    m = _build(ctx, pairs, state, kept)
     _add_hint(m, pairs, hint)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(seconds, 0.01)
-    solver.parameters.max_deterministic_time = max(work, 0.01)
-    solver.parameters.num_workers = 1  # single worker + deterministic limit -> same answer every run
-    solver.parameters.random_seed = 7
+    solver = _solver(work, seconds)
     status = solver.Solve(m.model)
     used = solver.deterministic_time
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, _STATUS.get(status, "unknown"), None, used
     bound = int(solver.BestObjectiveBound() // _big(ctx, m))
     return _extract(ctx, pairs, m, solver), _STATUS[status], bound, used
+
+
+def _solver(work: float, seconds: float) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(seconds, 0.01)
+    solver.parameters.max_deterministic_time = max(work, 0.01)
+    solver.parameters.num_workers = 1  # single worker + deterministic limit -> same answer every run
+    solver.parameters.random_seed = 7
+    solver.parameters.cp_model_probing_level = 0  # probing adds ~10^5 clauses here and eats the budget
+    return solver
 
 
 def score(ctx: Context, groups: list[Group]) -> tuple[int, int]:
@@ -62,7 +81,7 @@ def _big(ctx: Context, m: _Model) -> int:
     return sum(wait_weights(ctx, [x for t in m.types.values() for x in t]).values()) + 1
 
 
-def _build(ctx: Context, pairs: list[Pair], state: FacilitatorState) -> _Model:
+def _build(ctx: Context, pairs: list[Pair], state: FacilitatorState, kept: set | None = None) -> _Model:
     model = cp_model.CpModel()
     member_pairs: dict[int, list[int]] = defaultdict(list)
     for i, p in enumerate(pairs):
@@ -73,7 +92,7 @@ def _build(ctx: Context, pairs: list[Pair], state: FacilitatorState) -> _Model:
         types[tuple(member_pairs[x])].append(x)
     m = _Model(model, dict(types), {}, {}, {})
     _add_members(ctx, m)
-    _add_groups(ctx, m, pairs, state)
+    _add_groups(ctx, m, pairs, state, kept)
     _add_facilitators(ctx, m, pairs, state)
     return m
 
@@ -95,14 +114,19 @@ def _add_members(ctx: Context, m: _Model) -> None:
     m.model.Maximize(sum(objective))
 
 
-def _add_groups(ctx: Context, m: _Model, pairs: list[Pair], state: FacilitatorState) -> None:
-    """A pair with k groups holds between k*min_size and k*max_size members."""
+def _add_groups(ctx: Context, m: _Model, pairs: list[Pair], state: FacilitatorState, kept) -> None:
+    """A pair with k groups holds between k*min_size and k*max_size members; `kept` groups stay open."""
     at_pair: dict[int, list] = defaultdict(list)
     for (_, i), var in m.load.items():
         at_pair[i].append(var)
     for i, p in enumerate(pairs):
         facs = [f for f in p.facilitators if state.free(f, ctx.span(p.slot))]
+        if kept is not None:
+            facs = [f for f in facs if f in kept[0] or (id(p), f) in kept[1]]
         groups = [m.model.NewBoolVar("") for _ in facs]
+        for f, g in zip(facs, groups, strict=True):
+            if kept is not None and f not in kept[0]:
+                m.model.Add(g == 1)
         m.opened.update({(i, f): g for f, g in zip(facs, groups, strict=True)})
         m.model.Add(sum(at_pair[i]) >= ctx.policy.min_size * sum(groups))
         m.model.Add(sum(at_pair[i]) <= ctx.policy.max_size * sum(groups))
