@@ -69,6 +69,7 @@ class Config:
     CALENDAR_FEED_SECRET = os.environ.get("CALENDAR_FEED_SECRET", "dev-only-calendar-secret")
     SCHEDULER_TICK_SECONDS = _env_int("SCHEDULER_TICK_SECONDS", 15)
     DISPATCH_BATCH_SIZE = _env_int("DISPATCH_BATCH_SIZE", 500)
+    DISPATCH_THREADS = _env_int("DISPATCH_THREADS", 4)  # parallel sends on PostgreSQL (SQLite: one)
 
     API_TITLE = "ipt-groups"
     API_VERSION = "v1"

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from ipt_groups.extensions import db
 from ipt_groups.messaging import make_sender
 from ipt_groups.messaging.dispatch import DispatchSettings, run_tick
-from ipt_groups.messaging.outbox import recover_interrupted
+from ipt_groups.messaging.outbox import recover_interrupted, release_own_claims
 from ipt_groups.messaging.pacing import make_pacer
 from ipt_groups.programme import message_texts
 from ipt_groups.scheduling import quiet_hours
@@ -77,6 +77,8 @@ def dispatch_settings(worker: str) -> DispatchSettings:
         quiet=quiet_hours(),
         status_callback=f"{base}/twilio/status" if base else None,
         texts=message_texts(),
+        threads=config["DISPATCH_THREADS"],
+        budget_s=config["SCHEDULER_TICK_SECONDS"] * 0.8,
         programme=config["PROGRAMME_NAME"],
     )
 
@@ -85,6 +87,9 @@ def tick(app: Flask, sender, pacer, worker: str, now: datetime | None = None):
     """One tick inside an app context; errors are logged and the next tick tries again."""
     with app.app_context():
         try:
+            # Ticks of one process never overlap, so rows still claimed by this worker were left by a
+            # tick that failed midway (e.g. PostgreSQL restarted); without this they wait for a restart.
+            release_own_claims(worker)
             stats = run_tick(sender, now or datetime.now(UTC), dispatch_settings(worker), pacer)
         except Exception:
             db.session.rollback()

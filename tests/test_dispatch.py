@@ -254,3 +254,22 @@ def test_default_texts_reveal_no_therapy():
 
     for text in [*DEFAULT_TEXTS.values(), SAFETY_TEXT, ACK_TEXT, UNKNOWN_SENDER_TEXT]:
         assert reveals_therapy(text) == [], text
+
+
+def test_one_tick_sends_several_batches_on_parallel_lanes_once_each(app, db, make_member):
+    members = [make_member(i) for i in range(5)]
+    for m in members:
+        _plan(m, 12)
+    sender = ThreadSafeSender()
+    settings = DispatchSettings(worker="w1", batch=10, quiet=QuietHours(), threads=4, budget_s=30)
+    stats = run_tick(sender, NOON_CHICAGO, settings)
+    assert stats.claimed == 60 and stats.by_outcome == {"sent": 60}
+    assert len(sender.bodies) == 60 and _states() == ["sent"] * 60
+
+
+def test_a_tick_stops_claiming_when_its_budget_is_spent(db, member):
+    _plan(member, 30)
+    stats = run_tick(
+        RecordingSender(), NOON_CHICAGO, DispatchSettings(worker="w1", batch=10, quiet=QuietHours())
+    )
+    assert stats.claimed == 10  # no budget: one batch per tick, the rest wait for the next

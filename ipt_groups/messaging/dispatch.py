@@ -4,8 +4,13 @@ committed, and record every outcome with its reason."""
 from __future__ import annotations
 
 import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select, text
 
 from ipt_groups.checkins import expire_checkins, open_checkin
 from ipt_groups.cycles import QuietHours, defer_out_of_quiet, in_quiet_hours
@@ -44,6 +49,8 @@ class DispatchSettings:
     status_callback: str | None = None
     texts: dict | None = None
     programme: str = ""
+    threads: int = 1  # parallel senders (PostgreSQL); one recipient's messages stay on one thread
+    budget_s: float = 0.0  # keep claiming batches for this long while whole batches come back
 
 
 def run_tick(sender: Sender, now: datetime, settings: DispatchSettings, pacer=None) -> TickStats:
@@ -51,16 +58,55 @@ def run_tick(sender: Sender, now: datetime, settings: DispatchSettings, pacer=No
     stats = TickStats(expired=expire_overdue(now))
     expire_checkins(now)
     db.session.commit()
-    ids = claim_due(now, settings.worker, settings.batch)
-    stats.claimed = len(ids)
-    for message_id in ids:
-        stats.count(deliver(message_id, sender, now, settings, pacer))
-    return stats
+    until = time.monotonic() + settings.budget_s
+    while True:
+        ids = claim_due(now, settings.worker, settings.batch)
+        stats.claimed += len(ids)
+        for outcome in _deliver_all(ids, sender, now, settings, pacer):
+            stats.count(outcome)
+        if len(ids) < settings.batch or time.monotonic() >= until:
+            return stats
+
+
+def _deliver_all(ids: list[int], sender, now: datetime, settings: DispatchSettings, pacer) -> list[str]:
+    if settings.threads <= 1 or len(ids) < 2 or db.engine.dialect.name != "postgresql":
+        return [deliver(i, sender, now, settings, pacer) for i in ids]
+    app = current_app._get_current_object()
+    with ThreadPoolExecutor(settings.threads) as pool:
+        lanes = pool.map(
+            lambda lane: _deliver_lane(app, lane, sender, now, settings, pacer), _lanes(ids, settings)
+        )
+        return [outcome for lane in lanes for outcome in lane]
+
+
+def _lanes(ids: list[int], settings: DispatchSettings) -> list[list[int]]:
+    """Split by recipient, so one member's messages (and their one open check-in) stay in order."""
+    rows = db.session.execute(
+        select(Message.id, Message.member_id, Message.facilitator_id).where(Message.id.in_(ids))
+    )
+    lanes: list[list[int]] = [[] for _ in range(settings.threads)]
+    for message_id, member_id, facilitator_id in sorted(rows):
+        key = member_id if member_id is not None else -(facilitator_id or 0)
+        lanes[hash(key) % settings.threads].append(message_id)
+    return [lane for lane in lanes if lane]
+
+
+def _deliver_lane(app, ids: list[int], sender, now: datetime, settings: DispatchSettings, pacer) -> list[str]:
+    with app.app_context():
+        try:
+            return [deliver(i, sender, now, settings, pacer) for i in ids]
+        finally:
+            db.session.remove()
 
 
 def deliver(message_id: int, sender: Sender, now: datetime, settings: DispatchSettings, pacer=None) -> str:
     """Send one claimed message, or say why not; returns the state it ends the tick in."""
-    message = db.session.get(Message, message_id)
+    # Locked and re-checked: another scheduler's recovery may have taken the claim back (and sent it).
+    message = db.session.get(Message, message_id, with_for_update=True, populate_existing=True)
+    if message.state != "sending" or message.claimed_by != settings.worker:
+        db.session.commit()
+        log.warning("message %s is no longer claimed by %s; not sent", message_id, settings.worker)
+        return "claim_lost"
     recipient = resolve_recipient(message)
     hold = _hold_reason(message, recipient, now, settings.quiet)
     if hold:
@@ -74,8 +120,17 @@ def deliver(message_id: int, sender: Sender, now: datetime, settings: DispatchSe
     if pacer is not None:
         pacer.wait()
     _send(message, recipient, sender, now, settings)
-    db.session.commit()
+    _commit_outcome()
     return message.state
+
+
+def _commit_outcome() -> None:
+    """Commit the send's outcome without waiting for the disk (PostgreSQL). Safe: if this commit were
+    lost, the row would stay `sending` with send_started_at set, and recovery marks it `unknown` and
+    never resends it; the durable commit before the send is what prevents doubles."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL synchronous_commit = off"))
+    db.session.commit()
 
 
 def _hold_reason(message: Message, recipient: Recipient, now: datetime, quiet: QuietHours) -> str | None:

@@ -21,10 +21,17 @@ RETRY_DELAY = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
 
 
+_OPTIONAL = dict.fromkeys(
+    ("member_id", "facilitator_id", "to_phone", "group_id", "session_id", "meeting_id", "deadline_at")
+)
+
+
 def plan_messages(rows: list[dict]) -> int:
-    """Insert planned messages in bulk (each a dict of Message fields, with a unique dedupe_key)."""
+    """Insert planned messages in bulk (each a dict of Message fields, with a unique dedupe_key).
+    Every row gets the same keys so the insert goes as one executemany, not one per key pattern."""
     if rows:
-        db.session.execute(insert(Message), [{"state": "pending", "attempts": 0, **r} for r in rows])
+        uniform = [{**_OPTIONAL, "context": {}, "state": "pending", "attempts": 0, **r} for r in rows]
+        db.session.execute(insert(Message.__table__), uniform)
     return len(rows)
 
 
@@ -103,10 +110,26 @@ def recover_interrupted(now: datetime, worker: str, lease: timedelta | None = No
     stale = [Message.state == "sending", Message.claimed_by != worker]
     if lease is not None:
         stale.append(Message.claimed_at <= now - lease)
+    return _settle_claims(stale)
+
+
+def release_own_claims(worker: str) -> tuple[int, int]:
+    """Rows this worker claimed in a tick that failed midway (the database went away): settled as
+    `recover_interrupted` settles a stopped dispatcher's. Only safe between two ticks of the worker."""
+    return _settle_claims([Message.state == "sending", Message.claimed_by == worker])
+
+
+def _settle_claims(stale: list) -> tuple[int, int]:
     requeued = db.session.execute(
         update(Message)
         .where(*stale, Message.send_started_at.is_(None))
-        .values(state="pending", claimed_by=None, reason="requeued: the dispatcher stopped before sending")
+        .values(
+            state="pending",
+            claimed_by=None,
+            # The claim counted an attempt, but nothing was sent: give it back.
+            attempts=Message.attempts - 1,
+            reason="requeued: the dispatcher stopped before sending",
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     unknown = db.session.execute(
