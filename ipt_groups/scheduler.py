@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from ipt_groups.extensions import db
 from ipt_groups.messaging import make_sender
@@ -33,26 +34,88 @@ class AlreadyRunning(RuntimeError):
     """Another scheduler holds the lock."""
 
 
+class SchedulerLock:
+    """The scheduler's singleton lock: a PostgreSQL advisory lock on a connection of its own, or an
+    exclusive file lock beside the SQLite database. A PostgreSQL restart ends the session that held
+    it, so `ensure` (called before every tick) checks it and takes it again, or raises AlreadyRunning
+    if another scheduler got it meanwhile."""
+
+    _HELD = text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = :k "
+        "AND objsubid = 1 AND pid = pg_backend_pid() AND granted"
+    )
+
+    def __init__(self, app: Flask):
+        self.app, self.conn, self.handle, self.advisory = app, None, None, False
+
+    def acquire(self) -> None:
+        """Take the lock or raise AlreadyRunning."""
+        with self.app.app_context():
+            if db.engine.dialect.name == "postgresql":
+                self.advisory = True
+                conn = db.engine.connect()
+                try:
+                    _advisory_lock(conn)
+                except BaseException:
+                    conn.close()
+                    raise
+                self.conn = conn
+                return
+        self.handle = open(os.path.join(self.app.instance_path, "scheduler.lock"), "w")  # noqa: SIM115
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            self.handle.close()
+            raise AlreadyRunning("another scheduler holds instance/scheduler.lock") from exc
+
+    def ensure(self) -> None:
+        """Still ours? If the lock's connection died, take the lock again (AlreadyRunning if taken)."""
+        if not self.advisory:
+            return
+        held = 0
+        if self.conn is not None:
+            try:
+                held = self.conn.execute(self._HELD, {"k": ADVISORY_LOCK_KEY}).scalar()
+                self.conn.commit()
+            except DBAPIError:
+                held = 0
+        if not held:
+            log.warning("the scheduler lock's connection was lost; taking the lock again")
+            if self.conn is not None:
+                self._drop_connection()
+            self.acquire()
+
+    def release(self) -> None:
+        """Give the lock back (a dead connection has already given it back)."""
+        if self.conn is not None:
+            try:
+                self.conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
+                self.conn.commit()
+            except DBAPIError:
+                pass
+            self._drop_connection()
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+    def _drop_connection(self) -> None:
+        try:
+            self.conn.invalidate()  # never back to the pool: it may be dead, or still hold the lock
+            self.conn.close()
+        except DBAPIError:
+            pass
+        self.conn = None
+
+
 @contextmanager
 def singleton_lock(app: Flask):
-    """Hold the scheduler lock for the life of the block: a PostgreSQL advisory lock on a connection
-    of its own, or an exclusive file lock beside the SQLite database."""
-    with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.connect() as conn:
-                _advisory_lock(conn)
-                try:
-                    yield
-                finally:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
-                    conn.commit()
-            return
-    with open(os.path.join(app.instance_path, "scheduler.lock"), "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise AlreadyRunning("another scheduler holds instance/scheduler.lock") from exc
-        yield
+    """Hold the scheduler lock for the life of the block."""
+    lock = SchedulerLock(app)
+    lock.acquire()
+    try:
+        yield lock
+    finally:
+        lock.release()
 
 
 def _advisory_lock(conn) -> None:
@@ -83,8 +146,17 @@ def dispatch_settings(worker: str) -> DispatchSettings:
     )
 
 
-def tick(app: Flask, sender, pacer, worker: str, now: datetime | None = None):
-    """One tick inside an app context; errors are logged and the next tick tries again."""
+def tick(
+    app: Flask, sender, pacer, worker: str, now: datetime | None = None, lock: SchedulerLock | None = None
+):
+    """One tick inside an app context; errors are logged and the next tick tries again. With `lock`,
+    the tick first makes sure this process still holds the scheduler lock."""
+    if lock is not None:
+        try:
+            lock.ensure()  # AlreadyRunning propagates: the caller stops this scheduler
+        except DBAPIError:
+            log.exception("cannot check the scheduler lock (database unreachable); skipping this tick")
+            return None
     with app.app_context():
         try:
             # Ticks of one process never overlap, so rows still claimed by this worker were left by a
@@ -105,17 +177,26 @@ def tick(app: Flask, sender, pacer, worker: str, now: datetime | None = None):
 def run_scheduler(app: Flask) -> None:
     """Block, ticking every SCHEDULER_TICK_SECONDS, until interrupted."""
     worker = worker_id()
-    with singleton_lock(app):
+    with singleton_lock(app) as lock:
         with app.app_context():
             requeued, unknown = recover_interrupted(datetime.now(UTC), worker)
             log.info("scheduler %s started; recovered %s requeued, %s unknown", worker, requeued, unknown)
             sender, pacer = make_sender(app.config), make_pacer(app.config)
         scheduler = BlockingScheduler(timezone=UTC)
+        lost = []
+
+        def job() -> None:
+            try:
+                tick(app, sender, pacer, worker, lock=lock)
+            except AlreadyRunning as exc:
+                log.error("another scheduler holds the lock now; this one stops")
+                lost.append(exc)
+                scheduler.shutdown(wait=False)
+
         scheduler.add_job(
-            tick,
+            job,
             "interval",
             seconds=app.config["SCHEDULER_TICK_SECONDS"],
-            args=(app, sender, pacer, worker),
             id="dispatch",
             coalesce=True,
             max_instances=1,
@@ -125,3 +206,5 @@ def run_scheduler(app: Flask) -> None:
             scheduler.start()
         except (KeyboardInterrupt, SystemExit):
             log.info("scheduler stopped")
+        if lost:
+            raise lost[0]

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from ipt_groups.cycles import QuietHours
 from ipt_groups.extensions import db as _db
@@ -19,7 +20,7 @@ from ipt_groups.messaging.base import (
 from ipt_groups.messaging.dispatch import DispatchSettings, run_tick
 from ipt_groups.messaging.outbox import MAX_ATTEMPTS, claim_due, plan_messages, recover_interrupted
 from ipt_groups.models import Alert, Member, Message
-from ipt_groups.scheduler import AlreadyRunning, singleton_lock
+from ipt_groups.scheduler import ADVISORY_LOCK_KEY, AlreadyRunning, singleton_lock, tick
 from tests.conftest import NOW
 
 SETTINGS = DispatchSettings(worker="w1", batch=100, quiet=QuietHours(), programme="Wellbeing Groups")
@@ -252,8 +253,8 @@ def test_default_texts_reveal_no_therapy():
     from ipt_groups.messaging.texts import DEFAULT_TEXTS
     from ipt_groups.surveys import reveals_therapy
 
-    for text in [*DEFAULT_TEXTS.values(), SAFETY_TEXT, ACK_TEXT, UNKNOWN_SENDER_TEXT]:
-        assert reveals_therapy(text) == [], text
+    for body in [*DEFAULT_TEXTS.values(), SAFETY_TEXT, ACK_TEXT, UNKNOWN_SENDER_TEXT]:
+        assert reveals_therapy(body) == [], body
 
 
 def test_one_tick_sends_several_batches_on_parallel_lanes_once_each(app, db, make_member):
@@ -273,3 +274,38 @@ def test_a_tick_stops_claiming_when_its_budget_is_spent(db, member):
         RecordingSender(), NOON_CHICAGO, DispatchSettings(worker="w1", batch=10, quiet=QuietHours())
     )
     assert stats.claimed == 10  # no budget: one batch per tick, the rest wait for the next
+
+
+def _kill_lock_session(db):
+    """What a PostgreSQL restart does to the session holding the scheduler's advisory lock."""
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND objid = :k AND pid <> pg_backend_pid()"
+            ),
+            {"k": ADVISORY_LOCK_KEY},
+        )
+
+
+def test_a_lost_lock_is_taken_again_before_the_next_tick(app, db):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the advisory lock is PostgreSQL's; SQLite holds a file lock for the process's life")
+    with singleton_lock(app) as lock:
+        _kill_lock_session(db)
+        lock.ensure()
+        with pytest.raises(AlreadyRunning), singleton_lock(app):
+            pass
+
+
+def test_a_scheduler_whose_lock_was_taken_stops(app, db):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the advisory lock is PostgreSQL's")
+    with singleton_lock(app) as first:
+        _kill_lock_session(db)
+        with singleton_lock(app):
+            with pytest.raises(AlreadyRunning):
+                first.ensure()
+            assert tick(app, RecordingSender(), None, "w1", NOON_CHICAGO) is not None  # the new one works
+            with pytest.raises(AlreadyRunning):
+                tick(app, RecordingSender(), None, "w0", NOON_CHICAGO, lock=first)
