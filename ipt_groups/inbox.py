@@ -9,13 +9,13 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import select
 
-from ipt_groups.alerts import current_group, raise_safety_alert
+from ipt_groups.alerts import raise_safety_alert
 from ipt_groups.checkins import answer_checkin, close_open, open_for
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import plan_once
 from ipt_groups.messaging.refusals import opt_out
 from ipt_groups.messaging.texts import first_name, local_when
-from ipt_groups.models import AttendanceRecord, GroupSession, InboundMessage, Member, Message, Rsvp
+from ipt_groups.models import AttendanceRecord, Enrolment, GroupSession, InboundMessage, Member, Message, Rsvp
 from ipt_groups.replies import DEFAULT_CRISIS_PHRASES, classify, detect_crisis
 
 UNKNOWN_SENDER_TEXT = "Sorry, we don't recognise this number. Please contact your coordinator."
@@ -37,18 +37,16 @@ def receive_sms(provider_id: str, from_phone: str, body: str, now: datetime) -> 
         kind="other",
         handled={},
     )
-    db.session.add(record)
-    db.session.flush()
+    # Added once it is handled: one INSERT instead of an INSERT and updates (the webhook's hot path).
     reply = _from_member(member, record, now) if member else _from_stranger(record)
     record.handled = {**record.handled, "reply": reply}
+    db.session.add(record)
     return reply
 
 
 def _from_stranger(record: InboundMessage) -> str | None:
     record.kind = "unknown_sender"
-    earlier = select(InboundMessage.id).where(
-        InboundMessage.from_phone == record.from_phone, InboundMessage.id != record.id
-    )
+    earlier = select(InboundMessage.id).where(InboundMessage.from_phone == record.from_phone)
     return None if db.session.scalar(earlier.limit(1)) else UNKNOWN_SENDER_TEXT
 
 
@@ -65,6 +63,8 @@ def _crisis(member: Member, record: InboundMessage, now: datetime) -> str | None
     phrase = detect_crisis(record.body, phrases)
     if phrase is None:
         return None
+    db.session.add(record)
+    db.session.flush()  # the alert names the inbound message
     alert = raise_safety_alert(member, "crisis_words", {"phrase": phrase, "inbound_id": record.id}, now)
     record.handled = {**record.handled, "alert_id": alert.id}
     return current_app.config["CRISIS_LINE_TEXT"]
@@ -115,14 +115,13 @@ def _rsvp(member: Member, record: InboundMessage, now: datetime) -> str:
 
 
 def next_session(member_id: int, now: datetime) -> GroupSession | None:
-    """The next scheduled session of the member's current group."""
-    group = current_group(member_id)
-    if group is None:
-        return None
+    """The next scheduled session of the member's current group (one query)."""
     query = (
         select(GroupSession)
+        .join(Enrolment, Enrolment.group_id == GroupSession.group_id)
         .where(
-            GroupSession.group_id == group.id,
+            Enrolment.member_id == member_id,
+            Enrolment.left_on.is_(None),
             GroupSession.status == "scheduled",
             GroupSession.starts_at > now,
         )
