@@ -386,7 +386,10 @@ def explain(app, statement: str, params: dict, generic: bool, table: str) -> dic
         after = _xact_stats(conn, table)
         trans.rollback()
         if generic:
-            conn.exec_driver_sql("DEALLOCATE bench_plan")
+            # The rollback may already have dropped the prepared statement (it was made inside it).
+            conn.exec_driver_sql(
+                "SELECT 1 FROM pg_prepared_statements WHERE name = 'bench_plan'"
+            ).first() and (conn.exec_driver_sql("DEALLOCATE bench_plan"))
             conn.commit()
     return {"plan": plan, "read": {k: after[k] - before[k] for k in after}}
 
