@@ -459,3 +459,19 @@ def test_pacer_without_rate_never_waits():
     pacer = make_pacer({"SMS_RATE_PER_S": ""}, clock=clock, sleep=clock.sleep)
     assert [pacer.wait() for _ in range(5)] == [0.0] * 5 and clock.sleeps == []
     assert make_pacer({"SMS_RATE_PER_S": "4"}, clock=clock, sleep=clock.sleep)._interval == 0.25
+
+
+def test_each_sending_thread_gets_its_own_twilio_client():
+    """twilio's HTTP client returns the last response it stored on itself, so a client shared by the
+    dispatcher's parallel lanes could hand one message another's SID (seen in the fault run)."""
+    import threading
+
+    sender = TwilioSender({**CONFIG, "TWILIO_API_URL": "http://127.0.0.1:9"})
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(sender.client)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen[0] is not seen[1] and seen[0].http_client is not seen[1].http_client
+    assert sender.client is sender.client  # one per thread, kept

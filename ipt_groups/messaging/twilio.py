@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -162,11 +163,18 @@ class TwilioSender:
         self._max_retries = int(_setting(config, "SMS_MAX_RETRIES", DEFAULT_MAX_RETRIES))
         self._retry_base_s = _setting(config, "SMS_RETRY_BASE_S", DEFAULT_RETRY_BASE_S)
         self._sleep = sleep
-        self.client = Client(
-            config["TWILIO_ACCOUNT_SID"],
-            config["TWILIO_AUTH_TOKEN"],
-            http_client=http_client or _http_client_from(config),
-        )
+        self._config, self._http_client, self._local = config, http_client, threading.local()
+
+    @property
+    def client(self) -> Client:
+        """This thread's Twilio client: the library's HTTP client keeps the last response on itself
+        and returns that attribute, so two threads sharing one could swap responses (and SIDs)."""
+        if not hasattr(self._local, "client"):
+            http_client = self._http_client or _http_client_from(self._config)
+            self._local.client = Client(
+                self._config["TWILIO_ACCOUNT_SID"], self._config["TWILIO_AUTH_TOKEN"], http_client=http_client
+            )
+        return self._local.client
 
     def send(self, to: str, body: str, *, status_callback: str | None = None) -> SendResult:
         """Send one SMS; raise `RetryableSendError` once retries are exhausted, or another `SendError`."""
