@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -269,6 +269,7 @@ def run(opts: Options) -> dict:
     with app.app_context():
         db.engine.dispose()
     (workdir / "journal.txt").write_text("\n".join(journal.events) + "\n")
+    (workdir / "result.json").write_text(json.dumps(_as_json(acc, journal), indent=1, default=str))
     return {"options": asdict(opts), "workdir": str(workdir), "journal": journal, "accounting": acc,
             "elapsed_s": time.monotonic() - t0}  # fmt: skip
 
@@ -310,6 +311,15 @@ def _drain(opts, schedulers: Schedulers, journal: Journal, app, t0) -> None:
             last = counts
         time.sleep(1.0)
     journal.log(t0, f"drain timed out ({opts.drain_s:.0f} s after the window): {outbox_counts(app)}")
+
+
+def _as_json(acc, journal: Journal) -> dict:
+    """The accounting and the journal, for tests and for keeping."""
+    data = {f.name: getattr(acc, f.name) for f in fields(acc)}  # not asdict: it garbles Counters
+    data["states"] = dict(acc.states)
+    data["final_reasons"] = [[state, reason, n] for (state, reason), n in sorted(acc.final_reasons.items())]
+    data.update(delivered_once=acc.delivered_once, ok=acc.ok)
+    return {"accounting": data, "journal": asdict(journal)}
 
 
 def _utcnow():

@@ -38,6 +38,15 @@ def ensure_database(url: str) -> None:
     admin.dispose()
 
 
+def drop_database(url: str) -> None:
+    """Drop a benchmark database (the CI run's own, once it is done)."""
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def build_app(url: str):
     """The harness's own app (setup and accounting); the scheduler is a separate process."""
     return create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, QUIET_HOURS=NO_QUIET_HOURS)

@@ -2,12 +2,17 @@
 stand-in failing a fifth of its requests and answering some too late, every message accounted for
 (bench/faults.py at CI size). Then the bugs the full benchmark found, each a test of its own."""
 
+import json
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
+from bench.faults_setup import drop_database
 from ipt_groups.cycles import QuietHours
 from ipt_groups.extensions import db as _db
 from ipt_groups.messaging.base import RecordingSender, RetryableSendError
@@ -17,43 +22,54 @@ from ipt_groups.models import Message
 from ipt_groups.scheduler import tick
 
 NOON_CHICAGO = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "faults.py"
 
 
 def _faults_url() -> str:
     url = os.environ.get("TEST_DATABASE_URL", "")
     if not url.startswith("postgres"):
         pytest.skip("the fault run needs PostgreSQL (advisory lock, SKIP LOCKED): set TEST_DATABASE_URL")
-    return str(make_url(url).set(drivername="postgresql+psycopg", database="bench_faults_ci"))
+    # A database per run: two suites on one server (two checkouts, two CI jobs) must not share it,
+    # since the harness drops its schema at the start and its accounting assumes one writer.
+    name = f"bench_faults_ci_{os.getpid()}"
+    return make_url(url).set(drivername="postgresql+psycopg", database=name).render_as_string(False)
 
 
 @pytest.mark.postgres
 def test_killed_scheduler_and_a_failing_provider_lose_and_double_nothing(tmp_path):
-    from bench.faults import Options, run
-
-    opts = Options(
-        url=_faults_url(),
-        groups=3,
-        members=3,
-        kills=2,
-        pg_restart=False,  # never restart the database the rest of the suite runs on
-        probes=1,
-        lead_s=3.0,
-        window_s=12.0,
-        deadline_floor_s=120.0,
-        drain_s=60.0,
-        max_retries=6,  # a message failing 7 times in a row would wait 2 minutes for its retry
-        workdir=str(tmp_path),
-    )
-    result = run(opts)
+    # The harness in a process of its own, as it is run by hand: it owns its app, its engine and
+    # the stand-in's thread, and nothing of them outlives the run.
+    args = {
+        "--url": _faults_url(),
+        "--groups": 3,
+        "--members": 3,
+        "--kills": 2,
+        "--probes": 1,
+        "--lead-s": 3,
+        "--window-s": 12,
+        "--deadline-floor-s": 120,
+        "--drain-s": 60,
+        "--max-retries": 6,  # a message failing 7 times in a row would wait 2 minutes for its retry
+        "--workdir": tmp_path,
+    }
+    command = [sys.executable, str(BENCH), "--no-pg-restart", *(str(x) for kv in args.items() for x in kv)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    finally:
+        drop_database(args["--url"])
+    assert (tmp_path / "result.json").exists(), done.stdout[-2000:] + done.stderr[-2000:]
+    result = json.loads((tmp_path / "result.json").read_text())
     acc, journal = result["accounting"], result["journal"]
-    assert (acc.duplicates, acc.contradicted, acc.lost) == ([], [], [])
-    assert (acc.phantom_sent, acc.unmatched_acceptances) == ([], [])
-    finished = sum(n for (state, _), n in acc.final_reasons.items() if state != "unknown")
-    assert acc.delivered_sent + acc.unknown_accepted + acc.unknown_not_accepted + finished == acc.planned
-    assert acc.accepted_total == acc.delivered_once  # each acceptance is one row's only copy
-    assert acc.requests["500"] and acc.requests["429"]  # the faults did happen
-    assert journal.incarnations == 3 and journal.self_exits == []
-    assert journal.probes == ["refused"]
+    assert (acc["duplicates"], acc["contradicted"], acc["lost"]) == ([], [], [])
+    assert (acc["phantom_sent"], acc["unmatched_acceptances"]) == ([], [])
+    finished = sum(n for state, _, n in acc["final_reasons"] if state != "unknown")
+    unknown = acc["unknown_accepted"] + acc["unknown_not_accepted"]
+    assert acc["delivered_sent"] + unknown + finished == acc["planned"]
+    assert acc["accepted_total"] == acc["delivered_once"]  # each acceptance is one row's only copy
+    assert acc["requests"]["500"] and acc["requests"]["429"]  # the faults did happen
+    assert journal["incarnations"] == 3 and journal["self_exits"] == []
+    assert journal["probes"] == ["refused"]
+    assert done.returncode == 0, done.stdout[-2000:]
 
 
 # --- bugs the benchmark found -------------------------------------------------------------------------
