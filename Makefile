@@ -27,10 +27,9 @@ demo: migrate
 # prints each message); Ctrl-C stops both.
 run: demo
 	@echo "Serving on http://127.0.0.1:$(PORT) (API docs at /api/docs); Ctrl-C stops web and scheduler"
-	@trap 'kill 0' INT TERM; \
-	$(BIN)/flask ipt scheduler & \
-	$(BIN)/gunicorn --workers $(WEB_WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app & \
-	wait
+	@$(BIN)/flask ipt scheduler & sched=$$!; \
+	trap 'kill $$sched 2>/dev/null; wait $$sched' EXIT INT TERM; \
+	$(BIN)/gunicorn --workers $(WEB_WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 # The whole suite on SQLite; the Twilio contract tests run against Prism when npm can install it
 # (bench/prism.sh), and are skipped with the reason otherwise. TEST_DATABASE_URL picks PostgreSQL.

@@ -8,8 +8,9 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import signal
 import socket
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -202,9 +203,10 @@ def run_scheduler(app: Flask) -> None:
             max_instances=1,
             next_run_time=datetime.now(UTC),
         )
-        try:
+        # SIGTERM (a supervisor, or `make run` on Ctrl-C) stops the loop between ticks, like Ctrl-C.
+        signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+        with suppress(KeyboardInterrupt, SystemExit):
             scheduler.start()
-        except (KeyboardInterrupt, SystemExit):
-            log.info("scheduler stopped")
+        log.info("scheduler stopped")
         if lost:
             raise lost[0]
