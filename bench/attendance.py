@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from flask_migrate import upgrade  # noqa: E402
+from pgdb import ensure_database  # noqa: E402
 from sqlalchemy import create_engine, event, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -75,16 +76,6 @@ NAMES = (
 
 
 # --- database and app ------------------------------------------------------------------------------
-
-
-def ensure_database(url: str) -> None:
-    """Create the benchmark database if it does not exist (connecting to `postgres`)."""
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}):
-            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
 
 
 def reset_schema() -> None:

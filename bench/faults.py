@@ -34,12 +34,12 @@ from faults_setup import (  # noqa: E402
     NO_QUIET_HOURS,
     build_app,
     compress_schedule,
-    ensure_database,
     pick_bad_numbers,
     populate,
     reset_schema,
 )
 from faults_standin import Faults, Ledger, StandIn  # noqa: E402
+from pgdb import ensure_database  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 

@@ -9,8 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from config import TestingConfig
 from ipt_groups import create_app
@@ -26,25 +25,6 @@ ACTOR = "bench:faults"
 NO_QUIET_HOURS = "00:00-00:00"
 ZONES = ("America/Chicago", "America/New_York", "America/Los_Angeles", "Europe/London")
 SLOTS = ("17:00", "18:00", "19:00", "10:00")
-
-
-def ensure_database(url: str) -> None:
-    """Create the benchmark's database if it does not exist (connecting to `postgres`)."""
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}):
-            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
-
-
-def drop_database(url: str) -> None:
-    """Drop a benchmark database (the CI run's own, once it is done)."""
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def build_app(url: str):

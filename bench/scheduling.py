@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from apscheduler.schedulers.background import BackgroundScheduler  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import create_engine, event, insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from pgdb import ensure_database  # noqa: E402
+from sqlalchemy import event, insert, text  # noqa: E402
 
 from config import TestingConfig  # noqa: E402
 from ipt_groups import create_app  # noqa: E402
@@ -63,16 +63,6 @@ TARGETS = {"create_s": 60.0, "tick_ms": 200.0, "stub_rate": 150.0, "rss_mb": 250
 
 
 # --- database and app ---------------------------------------------------------------------------------
-
-
-def ensure_database(url: str) -> None:
-    """Create the benchmark database if it does not exist (connecting to `postgres`)."""
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}):
-            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
 
 
 def build_app(url: str, **overrides):

@@ -10,8 +10,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, text
 
 from config import config_for, database_url
 from ipt_groups import create_app
@@ -33,16 +32,6 @@ class Seeded:
     rsvp: list[tuple[int, str]]
     groups: int
     seconds: float
-
-
-def ensure_database(url: str) -> None:
-    """Create the benchmark database if it does not exist (connecting to `postgres`)."""
-    target = make_url(database_url(url))
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}):
-            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
 
 
 def build_app(url: str):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from bench.faults_setup import drop_database
+from bench.pgdb import drop_database
 from ipt_groups.cycles import QuietHours
 from ipt_groups.extensions import db as _db
 from ipt_groups.messaging.base import RecordingSender, RetryableSendError
