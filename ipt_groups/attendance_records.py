@@ -39,7 +39,7 @@ def record_session(
         raise Conflict("session cancelled", {"session_id": [f"session {session.number} was cancelled"]})
     if session.starts_at > now:
         raise Conflict("too early", {"session_id": [f"session {session.number} has not started yet"]})
-    enrolled = _enrolled_that_week(session)
+    enrolled = enrolled_that_week(session)
     errors = {
         str(i): {"member_id": [f"member {r['member_id']} is not in this group that week"]}
         for i, r in enumerate(records)
@@ -77,7 +77,7 @@ def record_meeting(meeting: IndividualMeeting, records: list[dict], actor: str, 
     return saved
 
 
-def _enrolled_that_week(session: GroupSession) -> set[int]:
+def enrolled_that_week(session: GroupSession) -> set[int]:
     query = select(Enrolment).where(
         Enrolment.group_id == session.group_id, Enrolment.joined_on <= session.local_date
     )
@@ -144,7 +144,7 @@ def _missed_you(group: Group, member_id: int, first_session_id: int, now: dateti
 
 def _group_facts(group_id: int):
     sessions = [
-        _session_info(s) for s in db.session.scalars(select(GroupSession).filter_by(group_id=group_id))
+        session_info(s) for s in db.session.scalars(select(GroupSession).filter_by(group_id=group_id))
     ]
     enrolments = db.session.scalars(select(Enrolment).filter_by(group_id=group_id))
     members = [rules.MemberInfo(e.member_id, e.member.name, e.joined_on, e.left_on) for e in enrolments]
@@ -156,7 +156,7 @@ def _group_facts(group_id: int):
     return sessions, members, marks
 
 
-def _session_info(s: GroupSession) -> rules.SessionInfo:
+def session_info(s: GroupSession) -> rules.SessionInfo:
     return rules.SessionInfo(s.id, s.number, s.phase, s.starts_at, s.status, s.ends_at, s.local_date)
 
 

@@ -27,11 +27,16 @@ def record_change(actor: str, action: str, entity: Any, before: dict | None, aft
             actor=actor,
             action=action,
             entity_type=type(entity).__tablename__,
-            entity_id=str(getattr(entity, "id", None)),
+            entity_id=_key(entity),
             before=before,
             after=after,
         )
     )
+
+
+def _key(entity: Any) -> str | None:
+    identity = inspect(entity).identity
+    return "/".join(map(str, identity)) if identity else None
 
 
 def audited_update(actor: str, action: str, entity: Any, changes: dict) -> Any:

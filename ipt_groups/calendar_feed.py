@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from ipt_groups.attendance_records import _session_info
+from ipt_groups.attendance_records import session_info
 from ipt_groups.extensions import db
 from ipt_groups.models import Facilitator, Group, GroupSession, IndividualMeeting
 from ipt_groups.sheets import CalendarEvent, calendar_ics, session_event
@@ -35,7 +35,7 @@ def facilitator_calendar(facilitator: Facilitator, now: datetime) -> bytes:
     """Every session and individual meeting of the facilitator's groups, as iCalendar."""
     groups = {g.id: g for g in db.session.scalars(select(Group).filter_by(facilitator_id=facilitator.id))}
     sessions = db.session.scalars(select(GroupSession).where(GroupSession.group_id.in_(groups)))
-    events = [session_event(groups[s.group_id].name, _session_info(s), s.revision) for s in sessions]
+    events = [session_event(groups[s.group_id].name, session_info(s), s.revision) for s in sessions]
     meetings = db.session.scalars(select(IndividualMeeting).where(IndividualMeeting.group_id.in_(groups)))
     events += [_meeting_event(m, groups[m.group_id]) for m in meetings]
     return calendar_ics(facilitator.name, events, now)

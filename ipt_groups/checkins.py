@@ -168,7 +168,8 @@ def expire_checkins(now: datetime) -> int:
         db.session.scalars(select(Checkin).where(Checkin.status == "open", Checkin.expires_at <= now))
     )
     for checkin in expired:
+        checkin.status = surveys.expire(_conversation(checkin), now).status
+        checkin.completed_at = now
         _score(checkin)
-        checkin.status, checkin.completed_at = "expired", now
     db.session.flush()
     return len(expired)

@@ -14,7 +14,7 @@ from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import cancel_pending, plan_or_revive
 from ipt_groups.messaging.reminders import meeting_rows, member_session_rows
 from ipt_groups.models import Cycle, Group, GroupSession, IndividualMeeting, Member, Message
-from ipt_groups.scheduling import _planned, quiet_hours
+from ipt_groups.scheduling import planned_session, quiet_hours
 
 
 def late_join_refusal(group: Group, now: datetime) -> str | None:
@@ -57,7 +57,7 @@ def join_cycle(group: Group, member: Member, now: datetime) -> None:
 def _meetings(group: Group, member: Member, template, sessions, now: datetime) -> list[IndividualMeeting]:
     planned = [
         p
-        for p in plan_meetings(template, [_planned(s) for s in sessions], group.timezone)
+        for p in plan_meetings(template, [planned_session(s) for s in sessions], group.timezone)
         if p.starts_at > now
     ]
     existing = {

@@ -24,7 +24,3 @@ class Conflict(DomainError):
 
 class NotFound(DomainError):
     status = 404
-
-
-class Forbidden(DomainError):
-    status = 403

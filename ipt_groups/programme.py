@@ -33,7 +33,7 @@ def set_message_texts(texts: dict, allow_topic_words: bool, actor: str, now: dat
     row.value, row.updated_at = dict(texts), now
     db.session.add(row)
     db.session.flush()
-    record_change(actor, "settings.message_texts", _Entity(), before, dict(texts))
+    record_change(actor, "settings.message_texts", row, before, dict(texts))
     return row.value
 
 
@@ -52,8 +52,3 @@ def _problems(key: str, text: str, allow_topic_words: bool) -> list[str]:
     if (words := reveals_therapy(text)) and not allow_topic_words:
         problems.append(f"lock screens would show {', '.join(words)}; set allow_topic_words to choose this")
     return problems
-
-
-class _Entity:
-    __tablename__ = "settings"
-    id = "message_texts"

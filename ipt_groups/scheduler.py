@@ -11,7 +11,7 @@ import os
 import signal
 import socket
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
@@ -28,7 +28,6 @@ from ipt_groups.scheduling import quiet_hours
 
 log = logging.getLogger(__name__)
 ADVISORY_LOCK_KEY = 0x1F7_6090  # any constant shared by every scheduler of this database
-LEASE = timedelta(minutes=15)
 
 
 class AlreadyRunning(RuntimeError):

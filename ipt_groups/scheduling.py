@@ -132,7 +132,7 @@ def _meeting_rows(group: Group, planned: list[cycles.PlannedMeeting]) -> list[In
     ]
 
 
-def _planned(row: GroupSession) -> cycles.PlannedSession:
+def planned_session(row: GroupSession) -> cycles.PlannedSession:
     return cycles.PlannedSession(
         row.number, row.phase, row.local_date, _time(row.local_start), row.starts_at, row.ends_at
     )
@@ -159,7 +159,7 @@ def move_session(session_id: int, new_date: date, new_start: str, actor: str, no
     live, held = _changeable(session, rows)
     try:
         moved = cycles.move_session(
-            [_planned(r) for r in live],
+            [planned_session(r) for r in live],
             session.number,
             new_date,
             _time(new_start),
@@ -186,7 +186,12 @@ def cancel_session(
     live, held = _changeable(session, rows)
     try:
         result = cycles.cancel_session(
-            [_planned(r) for r in live], session.number, shift, group.timezone, held_numbers=held, now=now
+            [planned_session(r) for r in live],
+            session.number,
+            shift,
+            group.timezone,
+            held_numbers=held,
+            now=now,
         )
     except cycles.CycleError as exc:
         raise _refusal(exc) from exc

@@ -223,7 +223,7 @@ def _record_attendance(sim: Simulation, now: datetime) -> None:
     due = select(GroupSession).where(GroupSession.status == "scheduled", GroupSession.ends_at <= now)
     by_id = {p.member_id: p for p in sim.personas.values()}
     for session in db.session.scalars(due).all():
-        members = attendance_records._enrolled_that_week(session)
+        members = attendance_records.enrolled_that_week(session)
         records = [{"member_id": m, "status": _status(sim, by_id[m], session)} for m in sorted(members)]
         if records:
             attendance_records.record_session(session, records, "facilitator:simulation", now)

@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import insert, select, update
 
 from ipt_groups.extensions import db
 from ipt_groups.models import Message
@@ -154,13 +154,3 @@ class TickStats:
 
     def count(self, outcome: str) -> None:
         self.by_outcome[outcome] = self.by_outcome.get(outcome, 0) + 1
-
-
-def pending_filter_for(member_id: int | None = None, session_id: int | None = None):
-    """A WHERE clause for a member's or a session's messages."""
-    clauses = []
-    if member_id is not None:
-        clauses.append(Message.member_id == member_id)
-    if session_id is not None:
-        clauses.append(Message.session_id == session_id)
-    return and_(*clauses) if clauses else or_(True)
