@@ -21,6 +21,7 @@ from ipt_groups.grouping.solver import score, solve
 _WORK_PER_PAIR, _MIN_WORK, _MAX_WORK = 0.004, 0.1, 1.0
 _WALL_SHARE = 0.8  # of the time to the deadline, as CP-SAT's wall limit: it overruns on a busy machine
 _FREE_START = 2  # facilitators freed at once in the second phase; grows after optimal solves
+_MIN_SECONDS = 0.3  # a neighbourhood is not started closer to the deadline: building it alone takes time
 
 
 def improve(ctx: Context, pairs: list[Pair], state: FacilitatorState, groups: list[Group], budget, deadline):
@@ -30,7 +31,7 @@ def improve(ctx: Context, pairs: list[Pair], state: FacilitatorState, groups: li
         by_bucket[p.bucket].append(p)
     statuses: Counter = Counter()
     for hood in neighbourhoods(by_bucket):
-        if budget <= 0 or time.perf_counter() > deadline:
+        if budget <= 0 or time.perf_counter() > deadline - _MIN_SECONDS:
             return groups, statuses
         groups, _, status, used = _resolve(ctx, by_bucket, hood, state, groups, deadline)
         budget -= used
@@ -47,7 +48,7 @@ def _by_facilitators(ctx: Context, by_bucket, state, groups: list[Group], budget
                 fac_buckets[f].add(b)
     rng, size, idle = random.Random(11), _FREE_START, 0
     facs = sorted(fac_buckets)
-    while facs and budget > 0 and time.perf_counter() < deadline and idle < 2 * len(facs):
+    while facs and budget > 0 and time.perf_counter() < deadline - _MIN_SECONDS and idle < 2 * len(facs):
         free = _pick_facilitators(rng, facs, fac_buckets, size)
         hood = tuple(sorted({b for f in free for b in fac_buckets[f]}, key=repr))
         groups, better, status, used = _resolve(

@@ -52,6 +52,10 @@ class FacilitatorState:
         self.capacity[f] -= 1
         self.busy[f].append(span)
 
+    def release(self, f: int, span: tuple[int, int]) -> None:
+        self.capacity[f] += 1
+        self.busy[f].remove(span)
+
     def copy(self) -> FacilitatorState:
         return FacilitatorState(list(self.capacity), [list(b) for b in self.busy])
 

@@ -5,18 +5,21 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 
+from ipt_groups.grouping.augment import prefer_waiting
 from ipt_groups.grouping.heuristics import construct_best, greedy
 from ipt_groups.grouping.lns import improve
 from ipt_groups.grouping.model import MATCHABLE, PlanningInput
 from ipt_groups.grouping.pairs import Context, Group, Pair, bucket_key, build_pairs
 from ipt_groups.grouping.reasons import explain
+from ipt_groups.grouping.relocate import relocate
 from ipt_groups.grouping.slots import zone
 from ipt_groups.grouping.solver import score
 from ipt_groups.vocabulary import DAYS
 
-_POST_PROCESS_SHARE = 0.2  # of the time limit, kept back for balancing and the output
+_POST_PROCESS_SHARE = 0.25  # of the time limit, kept back for balancing and the output
 # constructions tried: _TRY_MEMBERS per second of the time limit / reachable members, within a share of it
-_MAX_TRIES, _TRY_MEMBERS, _TRY_SHARE = 32, 5_000, 0.25
+_MAX_TRIES, _TRY_MEMBERS, _TRY_SHARE = 8, 1_000, 0.15
+_MOVES = 600  # relocation moves per second of the time limit (repeatable), within the deadline
 _WORK_SHARE = 0.5  # of the time limit, as CP-SAT deterministic seconds (about wall seconds, repeatable)
 
 
@@ -66,18 +69,22 @@ def _form(ctx: Context, pairs: list[Pair], state, deadline: float, use_solver: b
     reachable = len({m for p in pairs for m in p.members})
     if not use_solver:
         return greedy(ctx, pairs, state.copy()), "greedy", reachable
+    started = time.perf_counter()
     tries = max(1, min(_MAX_TRIES, int(_TRY_MEMBERS * ctx.policy.time_limit_s) // max(reachable, 1)))
-    until = time.perf_counter() + ctx.policy.time_limit_s * _TRY_SHARE
+    until = started + ctx.policy.time_limit_s * _TRY_SHARE
     found = max(
         greedy(ctx, pairs, state.copy()),
         construct_best(ctx, pairs, state, tries, until),
         key=lambda g: score(ctx, g),
     )
+    limit, moves = ctx.policy.time_limit_s, 0
+    if score(ctx, found)[0] < reachable:
+        found, moves = relocate(ctx, pairs, state, found, int(_MOVES * limit), deadline)
     if score(ctx, found)[0] == reachable:
         return found, "all_reachable_placed", reachable
-    budget = ctx.policy.time_limit_s * _WORK_SHARE
-    found, statuses = improve(ctx, pairs, state, found, budget, deadline)
-    return found, dict(sorted(statuses.items())), reachable
+    found, statuses = improve(ctx, pairs, state, found, limit * _WORK_SHARE, deadline)
+    prefer_waiting(ctx, pairs, found)
+    return found, dict(sorted({**statuses, "relocation_moves": moves}.items())), reachable
 
 
 def _sum_or_none(values: list) -> int | None:
