@@ -40,7 +40,7 @@ def prefer_waiting(ctx: Context, pairs: list[Pair], groups: list[Group]) -> int:
     for m in waiting:
         if ctx.rank[m] > latest.get(bucket_of[m], -1):
             continue
-        parent = _reach_all(groups, fits, m)
+        parent, _ = _reach_all(groups, fits, m)
         ends = [(ctx.rank[x], k, x) for k in parent for x in groups[k].members if ctx.rank[x] > ctx.rank[m]]
         if not ends:
             continue
@@ -68,8 +68,9 @@ def _fits(pairs: list[Pair], groups: list[Group]) -> dict[int, list[int]]:
     return fits
 
 
-def _reach_all(groups: list[Group], fits, start: int) -> dict[int, tuple[int | None, int]]:
-    """Every group `start` can reach along a chain, with the shortest chain's parent links."""
+def _reach_all(groups: list[Group], fits, start: int, room: int = 0) -> tuple[dict, int | None]:
+    """Breadth-first over the groups `start` can reach along chains: parent links of the shortest chains,
+    and the first group reached with fewer than `room` members (None if none; room 0 reaches all)."""
     parent: dict[int, tuple[int | None, int]] = {}
     queue: deque[int] = deque()
     for k in fits[start]:
@@ -78,32 +79,20 @@ def _reach_all(groups: list[Group], fits, start: int) -> dict[int, tuple[int | N
             queue.append(k)
     while queue:
         k = queue.popleft()
+        if len(groups[k].members) < room:
+            return parent, k
         for x in groups[k].members:
             for k2 in fits[x]:
                 if k2 not in parent:
                     parent[k2] = (k, x)
                     queue.append(k2)
-    return parent
+    return parent, None
 
 
 def _chain(ctx: Context, groups: list[Group], fits, start: int) -> list[tuple[int, int]] | None:
     """Shortest chain [(group, member moving out of the previous group into it), ...] ending with room."""
-    parent: dict[int, tuple[int | None, int]] = {}
-    queue: deque[int] = deque()
-    for k in fits[start]:
-        if k not in parent:
-            parent[k] = (None, start)
-            queue.append(k)
-    while queue:
-        k = queue.popleft()
-        if len(groups[k].members) < ctx.policy.max_size:
-            return _path(parent, k)
-        for x in groups[k].members:
-            for k2 in fits[x]:
-                if k2 not in parent:
-                    parent[k2] = (k, x)
-                    queue.append(k2)
-    return None
+    parent, end = _reach_all(groups, fits, start, ctx.policy.max_size)
+    return None if end is None else _path(parent, end)
 
 
 def _path(parent: dict, end: int) -> list[tuple[int, int]]:
