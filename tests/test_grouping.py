@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,6 +11,7 @@ from bench.formation_gen import instance
 from ipt_groups.grouping import GroupingInputError, check_group, greedy_groups, parse_input, propose_groups
 from ipt_groups.grouping.heuristics import construct
 from ipt_groups.grouping.pairs import Context, bucket_key, build_pairs
+from ipt_groups.grouping.slots import Offsets, local_span, zone
 from ipt_groups.grouping.solver import score, solve
 
 TUE_EVENING = [{"day": "tue", "start": "17:00", "end": "21:00"}]
@@ -258,6 +260,19 @@ def test_slot_must_fit_every_week_across_dst_change(london_window, london_placed
     result = propose(members, [facilitator(**ny)], first_session_date="2027-03-01")
     assert ("london" in placed_ids(result)) is london_placed
     assert placed_ids(result) >= {"a", "b", "c"}
+
+
+@pytest.mark.parametrize(
+    "name", ["America/New_York", "Europe/London", "Australia/Lord_Howe", "Pacific/Chatham", "Asia/Kolkata"]
+)
+def test_offset_table_gives_the_same_local_spans_as_datetime_conversion(name):
+    # the slot table's fast path against the conversion check_group uses: every half hour of 2027, in
+    # zones with one-hour, half-hour (Lord Howe) and 45-minute-offset (Chatham) changes, and none (Kolkata)
+    first, tz = datetime(2027, 1, 1, tzinfo=UTC), zone(name)
+    offsets = Offsets(tz, first, first + timedelta(days=366))
+    starts = [first + timedelta(minutes=30 * k) for k in range(365 * 48)]
+    assert [offsets.span(u, 90) for u in starts] == [local_span(u, 90, tz) for u in starts]
+    assert len(offsets.changes) == (0 if name == "Asia/Kolkata" else 2)
 
 
 # --- objective --------------------------------------------------------------------------------------

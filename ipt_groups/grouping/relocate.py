@@ -29,7 +29,7 @@ from collections import defaultdict, deque
 
 from ipt_groups.grouping.pairs import Context, FacilitatorState, Group, Pair
 
-_TARGETS = 3  # target pairs tried per drawn group, most waiting members first
+_TARGETS = 5  # target pairs tried per drawn group, most waiting members first
 _OPEN_EVERY = 8  # every n-th try opens a group for a facilitator with capacity left, if there is one
 
 
