@@ -54,6 +54,7 @@ def _index(pairs: list[Pair]) -> tuple[dict[int, list[int]], dict[int, list[int]
 def _open_groups(ctx: Context, pairs: list[Pair], state: FacilitatorState, smart: bool) -> list[Group]:
     lo = ctx.policy.min_size
     member_pairs, fac_pairs = _index(pairs)
+    spans = [ctx.span(p.slot) for p in pairs]
     count = [len(p.members) for p in pairs]
     heap = [(-c, i) for i, c in enumerate(count)]
     heapq.heapify(heap)
@@ -65,7 +66,8 @@ def _open_groups(ctx: Context, pairs: list[Pair], state: FacilitatorState, smart
             if count[i] >= lo:
                 heapq.heappush(heap, (-count[i], i))
             continue
-        group = _open_one(ctx, pairs, i, state, placed, (member_pairs, fac_pairs, count) if smart else None)
+        index = (member_pairs, fac_pairs, count, spans) if smart else None
+        group = _open_one(ctx, pairs, i, state, placed, index)
         if group is None:
             continue  # facilitators only get busier, so this pair is closed for good
         groups.append(group)
@@ -85,17 +87,17 @@ def _open_one(ctx: Context, pairs: list[Pair], i: int, state, placed: set[int], 
         return None
     free = [m for m in pair.members if m not in placed]
     if smart:
-        member_pairs, fac_pairs, count = smart
+        member_pairs, fac_pairs, count, spans = smart
         free.sort(key=lambda m: (len(member_pairs[m]), ctx.rank[m]))
-        facs.sort(key=lambda f: _flexibility(ctx, pairs, fac_pairs[f], count, state, f))
+        facs.sort(key=lambda f: _flexibility(ctx, spans, fac_pairs[f], count, state, f))
     state.take(facs[0], span)
     return Group(pair, facs[0], free[: ctx.policy.max_size])
 
 
-def _flexibility(ctx: Context, pairs: list[Pair], options: list[int], count: list[int], state, f: int) -> int:
+def _flexibility(ctx: Context, spans: list, options: list[int], count: list[int], state, f: int) -> int:
     """How many waiting members a facilitator could still serve elsewhere (keep flexible ones for later)."""
     lo = ctx.policy.min_size
-    return sum(count[j] for j in options if count[j] >= lo and state.free(f, ctx.span(pairs[j].slot)))
+    return sum(count[j] for j in options if count[j] >= lo and state.free(f, spans[j]))
 
 
 def _borrow(ctx: Context, pairs: list[Pair], state: FacilitatorState, groups: list[Group]) -> bool:

@@ -19,7 +19,7 @@ from ipt_groups.vocabulary import DAYS
 _POST_PROCESS_SHARE = 0.25  # of the time limit, kept back for balancing and the output
 # constructions tried: _TRY_MEMBERS per second of the time limit / reachable members, within a share of it
 _MAX_TRIES, _TRY_MEMBERS, _TRY_SHARE = 8, 1_000, 0.15
-_MOVES = 600  # relocation moves per second of the time limit (repeatable), within the deadline
+_MOVES = 1000  # relocation moves per second of the time limit (repeatable), within the deadline
 _WORK_SHARE = 0.5  # of the time limit, as CP-SAT deterministic seconds (about wall seconds, repeatable)
 
 
