@@ -129,9 +129,25 @@ class Schedulers:
             )
             self.start()
 
-    def probe(self, wait_s: float = 8.0) -> str:
-        """Start a second scheduler by mistake: it must refuse (the advisory lock) and exit."""
+    def wait_running(self, timeout_s: float = 60.0) -> bool:
+        """Wait until the current scheduler holds the lock (it logs "started" once it has it)."""
+        log = self.workdir / f"scheduler-{self.journal.incarnations:02d}.log"
+        until = time.monotonic() + timeout_s
+        while time.monotonic() < until and self.proc.poll() is None:
+            if " started; recovered " in log.read_text():
+                return True
+            time.sleep(0.1)
+        return False
+
+    def probe(self, wait_s: float = 60.0) -> str:
+        """Start a second scheduler by mistake: it must refuse (the advisory lock) and exit. It is
+        started once the running scheduler holds the lock: a restarted scheduler on a busy machine can
+        take seconds to get there, and a probe started before would rightly take the lock itself. On a
+        busy machine starting the process alone took over 8 s, hence the long wait for its refusal."""
         n = len(self.journal.probes) + 1
+        if not self.wait_running():
+            self.journal.probes.append("no scheduler running to refuse it")
+            return self.journal.probes[-1]
         second = self._spawn(f"second-{n}")
         try:
             second.wait(timeout=wait_s)
