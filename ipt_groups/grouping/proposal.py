@@ -16,10 +16,10 @@ from ipt_groups.grouping.slots import zone
 from ipt_groups.grouping.solver import score
 from ipt_groups.vocabulary import DAYS
 
-_POST_PROCESS_SHARE = 0.25  # of the time limit, kept back for balancing and the output
+_POST_PROCESS_SHARE = 0.3  # of the time limit, kept back for balancing and the output
 # constructions tried: _TRY_MEMBERS per second of the time limit / reachable members, within a share of it
 _MAX_TRIES, _TRY_MEMBERS, _TRY_SHARE = 8, 1_000, 0.15
-_MOVES = 1000  # relocation moves per second of the time limit (repeatable), within the deadline
+_MOVES = 1000  # relocation moves per second of the time limit: repeatable, unless the deadline comes first
 _WORK_SHARE = 0.5  # of the time limit, as CP-SAT deterministic seconds (about wall seconds, repeatable)
 
 
@@ -47,28 +47,31 @@ def _propose(inp: PlanningInput, use_solver: bool) -> dict:
     ctx, state = Context(inp), None
     state = ctx.fresh_state()
     groups: list[Group] = []
-    statuses, bounds, pair_counts = [], [], []
+    statuses, bounds, pair_counts, moves = [], [], [], []
     for match in match_phases(inp):
         placed = {m for g in groups for m in g.members}
         left = [m.index for m in inp.members if ctx.member_fit[m.index] and m.index not in placed]
         pairs = build_pairs(ctx, left, bucket_key(match), state)
-        found, status, bound = _form(ctx, pairs, state, deadline, use_solver)
+        found, status, bound, moved = _form(ctx, pairs, state, deadline, use_solver)
         for g in found:
             state.take(g.facilitator, ctx.span(g.pair.slot))
         groups += found
         statuses.append(status)
         bounds.append(bound)
         pair_counts.append(len(pairs))
+        moves.append(moved)
     balance(ctx, groups)
-    extra = {"solver_status": statuses, "reachable": _sum_or_none(bounds), "pairs": pair_counts}
+    extra = {"solver_status": statuses, "relocation_moves": moves, "reachable": _sum_or_none(bounds),
+             "pairs": pair_counts}  # fmt: skip
     return _document(ctx, groups, match_phases(inp)[-1], started, extra)
 
 
 def _form(ctx: Context, pairs: list[Pair], state, deadline: float, use_solver: bool):
-    """Greedy baseline, or: a constructive start, then bucket-by-bucket CP-SAT improvement."""
+    """Greedy baseline, or: a constructive start, the relocation search, CP-SAT neighbourhoods with the
+    time left, and the waiting pass. Returns (groups, CP-SAT statuses, reachable, relocation moves)."""
     reachable = len({m for p in pairs for m in p.members})
     if not use_solver:
-        return greedy(ctx, pairs, state.copy()), "greedy", reachable
+        return greedy(ctx, pairs, state.copy()), "greedy", reachable, 0
     started = time.perf_counter()
     tries = max(1, min(_MAX_TRIES, int(_TRY_MEMBERS * ctx.policy.time_limit_s) // max(reachable, 1)))
     until = started + ctx.policy.time_limit_s * _TRY_SHARE
@@ -81,10 +84,10 @@ def _form(ctx: Context, pairs: list[Pair], state, deadline: float, use_solver: b
     if score(ctx, found)[0] < reachable:
         found, moves = relocate(ctx, pairs, state, found, int(_MOVES * limit), deadline)
     if score(ctx, found)[0] == reachable:
-        return found, "all_reachable_placed", reachable
+        return found, "all_reachable_placed", reachable, moves
     found, statuses = improve(ctx, pairs, state, found, limit * _WORK_SHARE, deadline)
     prefer_waiting(ctx, pairs, found)
-    return found, dict(sorted({**statuses, "relocation_moves": moves}.items())), reachable
+    return found, dict(sorted(statuses.items())), reachable, moves
 
 
 def _sum_or_none(values: list) -> int | None:

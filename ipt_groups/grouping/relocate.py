@@ -27,7 +27,9 @@ import random
 import time
 from collections import defaultdict, deque
 
+from ipt_groups.grouping.augment import prefer_waiting
 from ipt_groups.grouping.pairs import Context, FacilitatorState, Group, Pair
+from ipt_groups.grouping.solver import score
 
 _TARGETS = 5  # target pairs tried per drawn group, most waiting members first
 _OPEN_EVERY = 8  # every n-th try opens a group for a facilitator with capacity left, if there is one
@@ -281,7 +283,9 @@ def relocate(
     """Move groups while it pays, for `tries` moves (repeatable) or until `deadline` (wall clock).
 
     Stops early once every reachable member is placed, or after `tries // 4` moves without a gain.
-    No move places fewer members, so the last groups are the best. Returns them and the moves tried.
+    No move places fewer members, so the last groups place the most; but sideways moves may have swapped
+    in shorter-waiting members, so after the waiting pass they are compared with `groups` by score (placed,
+    then waiting) and the better is returned, with the number of moves tried.
     """
     search, rng = Relocation(ctx, pairs, state, groups), random.Random(seed)
     best, idle_limit, done, idle = search.placed, max(tries // 4, 1), 0, 0
@@ -298,7 +302,8 @@ def relocate(
                 if search.move(g, target):
                     break
         best, idle = (search.placed, 0) if search.placed > best else (best, idle + 1)
-    return search.groups, done
+    prefer_waiting(ctx, pairs, search.groups)
+    return max(search.groups, groups, key=lambda gs: score(ctx, gs)), done
 
 
 def use_spare(search: Relocation, rng: random.Random, f: int) -> None:
