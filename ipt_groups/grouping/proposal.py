@@ -48,7 +48,8 @@ def _propose(inp: PlanningInput, use_solver: bool) -> dict:
     state = ctx.fresh_state()
     groups: list[Group] = []
     statuses, bounds, pair_counts, moves = [], [], [], []
-    for match in match_phases(inp):
+    phases, viable = match_phases(inp), None
+    for match in phases:
         placed = {m for g in groups for m in g.members}
         left = [m.index for m in inp.members if ctx.member_fit[m.index] and m.index not in placed]
         pairs = build_pairs(ctx, left, bucket_key(match), state)
@@ -60,10 +61,12 @@ def _propose(inp: PlanningInput, use_solver: bool) -> dict:
         bounds.append(bound)
         pair_counts.append(len(pairs))
         moves.append(moved)
+        if len(phases) == 1:  # built with every facilitator free: the pairs the reasons are judged by
+            viable = {m for p in pairs for m in p.members}
     balance(ctx, groups)
     extra = {"solver_status": statuses, "relocation_moves": moves, "reachable": _sum_or_none(bounds),
              "pairs": pair_counts}  # fmt: skip
-    return _document(ctx, groups, match_phases(inp)[-1], started, extra)
+    return _document(ctx, groups, phases[-1], started, extra, viable)
 
 
 def _form(ctx: Context, pairs: list[Pair], state, deadline: float, use_solver: bool):
@@ -121,9 +124,9 @@ def _move_one(gs: list[Group], allowed: dict[int, frozenset[int]]) -> bool:
     return False
 
 
-def _document(ctx: Context, groups: list[Group], match, started: float, extra: dict) -> dict:
+def _document(ctx: Context, groups: list[Group], match, started: float, extra: dict, viable) -> dict:
     placed = {m for g in groups for m in g.members}
-    unplaced = explain(ctx, [m.index for m in ctx.inp.members if m.index not in placed], match)
+    unplaced = explain(ctx, [m.index for m in ctx.inp.members if m.index not in placed], match, viable)
     order = sorted(groups, key=lambda g: (g.pair.slot.index, g.facilitator))
     stats = {
         "members": len(ctx.inp.members),

@@ -14,15 +14,20 @@ _ATTR_WORDS = {
 }
 
 
-def explain(ctx: Context, unplaced: list[int], match: tuple[str, ...]) -> list[dict]:
-    """Reason for each unplaced member, judged within its bucket under `match`, ignoring formed groups."""
+def explain(ctx: Context, unplaced: list[int], match: tuple[str, ...], viable: set[int] | None = None):
+    """Reason for each unplaced member, judged within its bucket under `match`, ignoring formed groups.
+
+    `viable` (members in some pair built with every facilitator free) may be passed when the caller has
+    built those pairs already; otherwise they are built here.
+    """
     key = bucket_key(match)
     wanted = {key(ctx.inp.members[m]) for m in unplaced}
     mates = [m.index for m in ctx.inp.members if key(m) in wanted and ctx.member_fit[m.index]]
     counts: dict[tuple, Counter] = defaultdict(Counter)
     for m in mates:
         counts[key(ctx.inp.members[m])].update(ctx.member_fit[m])
-    viable = {m for p in build_pairs(ctx, mates, key, ctx.fresh_state()) for m in p.members}
+    if viable is None:
+        viable = {m for p in build_pairs(ctx, mates, key, ctx.fresh_state()) for m in p.members}
     words = ", ".join(_ATTR_WORDS[a] for a in match) or "attributes"
     rows = []
     for m in sorted(unplaced, key=ctx.rank.__getitem__):
