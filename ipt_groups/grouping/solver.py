@@ -1,16 +1,20 @@
-"""CP-SAT model of group formation over pairs, with interchangeable members aggregated into types."""
+"""CP-SAT model of group formation over pairs, with interchangeable members aggregated into types.
+
+OR-Tools is imported where a model is built, not with this module: its CP-SAT module loads pandas,
+about half a second of every process start (web workers, the scheduler, the CLI) that never solves.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-
-from ortools.sat.python import cp_model
+from typing import TYPE_CHECKING
 
 from ipt_groups.grouping.pairs import Context, FacilitatorState, Group, Pair
 from ipt_groups.grouping.slots import WEEK
 
-_STATUS = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible", cp_model.INFEASIBLE: "infeasible"}
+if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
 
 
 @dataclass
@@ -50,18 +54,23 @@ def solve(
         if free is None
         else (free, {(id(g.pair), g.facilitator) for g in hint if g.facilitator not in free})
     )
+    from ortools.sat.python import cp_model
+
     m = _build(ctx, pairs, state, kept)
     _add_hint(m, pairs, hint)
     solver = _solver(work, seconds)
     status = solver.Solve(m.model)
     used = solver.deterministic_time
+    names = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible", cp_model.INFEASIBLE: "infeasible"}
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None, _STATUS.get(status, "unknown"), None, used
+        return None, names.get(status, "unknown"), None, used
     bound = int(solver.BestObjectiveBound() // _big(ctx, m))
-    return _extract(ctx, pairs, m, solver), _STATUS[status], bound, used
+    return _extract(ctx, pairs, m, solver), names[status], bound, used
 
 
 def _solver(work: float, seconds: float) -> cp_model.CpSolver:
+    from ortools.sat.python import cp_model
+
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(seconds, 0.01)
     solver.parameters.max_deterministic_time = max(work, 0.01)
@@ -82,6 +91,8 @@ def _big(ctx: Context, m: _Model) -> int:
 
 
 def _build(ctx: Context, pairs: list[Pair], state: FacilitatorState, kept: set | None = None) -> _Model:
+    from ortools.sat.python import cp_model
+
     model = cp_model.CpModel()
     member_pairs: dict[int, list[int]] = defaultdict(list)
     for i, p in enumerate(pairs):
