@@ -293,8 +293,9 @@ def relocate(
         if time.perf_counter() > deadline:
             break
         done += 1
-        spare = [f for f, c in enumerate(search.state.capacity) if c > 0 and search.fac_pairs[f]]
-        if spare and done % _OPEN_EVERY == 0:
+        if done % _OPEN_EVERY == 0 and (
+            spare := [f for f, c in enumerate(search.state.capacity) if c > 0 and search.fac_pairs[f]]
+        ):
             use_spare(search, rng, rng.choice(spare))
         else:
             g = rng.choice(search.groups)
