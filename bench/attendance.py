@@ -36,8 +36,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flask_migrate import upgrade  # noqa: E402
-from pgdb import ensure_database  # noqa: E402
+from pgdb import ensure_database, reset_schema  # noqa: E402
 from sqlalchemy import create_engine, event, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -76,14 +75,6 @@ NAMES = (
 
 
 # --- database and app ------------------------------------------------------------------------------
-
-
-def reset_schema() -> None:
-    """Drop and recreate `public`, then migrate (inside an app context)."""
-    with db.engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    upgrade()
 
 
 def empty_tables() -> None:
@@ -512,8 +503,8 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     ensure_database(args.url)
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=args.url, FIXED_NOW=NOW)
+    reset_schema(app)
     with app.app_context():
-        reset_schema()
         counter = QueryCounter(db.engine)
     cases = [(g, m) for g in (args.small_groups, args.groups) for m in (5, 10)]
     reports = [report_case(app, counter, g, m, args.report_runs, args.seed) for g, m in cases]

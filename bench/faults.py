@@ -36,10 +36,9 @@ from faults_setup import (  # noqa: E402
     compress_schedule,
     pick_bad_numbers,
     populate,
-    reset_schema,
 )
 from faults_standin import Faults, Ledger, StandIn  # noqa: E402
-from pgdb import ensure_database  # noqa: E402
+from pgdb import ensure_database, reset_schema  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 

@@ -8,7 +8,6 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask_migrate import upgrade
 from sqlalchemy import text
 
 from config import TestingConfig
@@ -30,15 +29,6 @@ SLOTS = ("17:00", "18:00", "19:00", "10:00")
 def build_app(url: str):
     """The harness's own app (setup and accounting); the scheduler is a separate process."""
     return create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, QUIET_HOURS=NO_QUIET_HOURS)
-
-
-def reset_schema(app) -> None:
-    """Drop and migrate the benchmark database's public schema."""
-    with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        upgrade()
 
 
 # --- the programme ---------------------------------------------------------------------------------

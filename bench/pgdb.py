@@ -1,9 +1,11 @@
 """The benchmarks' PostgreSQL databases: each benchmark runs on one of its own, created on demand."""
 
+from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from config import database_url
+from ipt_groups.extensions import db
 
 
 def _admin(url: str):
@@ -26,3 +28,12 @@ def drop_database(url: str) -> None:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
     admin.dispose()
+
+
+def reset_schema(app) -> None:
+    """Drop and recreate the database's `public` schema, then migrate it with the app's own migrations."""
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        upgrade()

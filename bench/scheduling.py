@@ -35,8 +35,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from apscheduler.schedulers.background import BackgroundScheduler  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-from pgdb import ensure_database  # noqa: E402
+from pgdb import ensure_database, reset_schema  # noqa: E402
 from sqlalchemy import event, insert, text  # noqa: E402
 
 from config import TestingConfig  # noqa: E402
@@ -67,14 +66,6 @@ TARGETS = {"create_s": 60.0, "tick_ms": 200.0, "stub_rate": 150.0, "rss_mb": 250
 
 def build_app(url: str, **overrides):
     return create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, **overrides)
-
-
-def reset_schema(app) -> None:
-    with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        upgrade()
 
 
 def vacuum_messages(app) -> None:

@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import webhook_load as load  # noqa: E402
 import webhook_seed as seeding  # noqa: E402
-from pgdb import ensure_database  # noqa: E402
+from pgdb import ensure_database, reset_schema  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
@@ -438,7 +438,7 @@ def report(ctx: dict, levels: list[dict], problems: list[str]) -> str:
 def prepare(args) -> dict:
     ensure_database(args.url)
     db_app = seeding.build_app(args.url)
-    seeding.reset_schema(db_app)
+    reset_schema(db_app)
     print("seeding...", file=sys.stderr, flush=True)
     seeded = seeding.seed(db_app, args.members, args.group_size, datetime.now(UTC))
     print(f"seeded in {seeded.seconds:.0f} s", file=sys.stderr, flush=True)

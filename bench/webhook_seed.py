@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask_migrate import upgrade
 from sqlalchemy import insert, text
 
 from config import config_for, database_url
@@ -37,15 +36,6 @@ class Seeded:
 def build_app(url: str):
     """The real app in development mode on the benchmark database."""
     return create_app(config_for("development"), SQLALCHEMY_DATABASE_URI=database_url(url))
-
-
-def reset_schema(app) -> None:
-    """Drop and recreate `public`, then migrate it with the app's own migrations."""
-    with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        upgrade()
 
 
 def seed(app, members: int, group_size: int, now: datetime) -> Seeded:
