@@ -19,6 +19,10 @@ SAFETY_TEXT = (
     "URGENT from {programme}: member {member_id} ({first_name}) of {group} needs same-day follow-up "
     "(alert {alert_id}). Please call them and record it in the system."
 )
+STRANGER_SAFETY_TEXT = (
+    "URGENT from {programme}: {phone}, a number not in the programme, texted words of crisis "
+    "(alert {alert_id}). Please call them and record it in the system."
+)
 
 
 def current_group(member_id: int) -> Group | None:
@@ -27,12 +31,17 @@ def current_group(member_id: int) -> Group | None:
     return enrolment.group if enrolment else None
 
 
-def raise_safety_alert(member: Member, source: str, detail: dict, now: datetime, session_id=None) -> Alert:
-    """Record a safety alert and text the facilitator and the on-call number straight away."""
-    group = current_group(member.id)
+def raise_safety_alert(
+    member: Member | None, source: str, detail: dict, now: datetime, session_id=None, from_phone=None
+) -> Alert:
+    """Record a safety alert and text the facilitator and the on-call number straight away. A sender
+    who is not a member (`member` None) is named by `from_phone`."""
+    group = current_group(member.id) if member is not None else None
+    if member is None:
+        detail = {**detail, "from_phone": from_phone}
     alert = Alert(
         kind="safety",
-        member_id=member.id,
+        member_id=member.id if member is not None else None,
         group_id=group.id if group else None,
         session_id=session_id,
         detail={"source": source, **detail},
@@ -67,7 +76,13 @@ def raise_safety_alert(member: Member, source: str, detail: dict, now: datetime,
     return alert
 
 
-def _safety_text(alert: Alert, member: Member, group: Group | None) -> str:
+def _safety_text(alert: Alert, member: Member | None, group: Group | None) -> str:
+    if member is None:
+        return STRANGER_SAFETY_TEXT.format(
+            programme=current_app.config["PROGRAMME_NAME"],
+            phone=alert.detail.get("from_phone"),
+            alert_id=alert.id,
+        )
     return SAFETY_TEXT.format(
         programme=current_app.config["PROGRAMME_NAME"],
         member_id=member.id,
