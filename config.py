@@ -17,6 +17,15 @@ def _env_list(name: str, default: str) -> list[str]:
     return [p.strip() for p in os.environ.get(name, default).split(",") if p.strip()]
 
 
+def _env_by_language(prefix: str) -> dict[str, str]:
+    """Settings named PREFIX<LANG>, by language tag: CRISIS_LINE_TEXT_PT_BR is "pt-br"."""
+    return {
+        k[len(prefix) :].lower().replace("_", "-"): v
+        for k, v in os.environ.items()
+        if k.startswith(prefix) and v
+    }
+
+
 def database_url(url: str) -> str:
     """Use psycopg 3 for plain postgres:// URLs (as hosting platforms write them)."""
     for prefix in ("postgres://", "postgresql://"):
@@ -37,13 +46,14 @@ class Config:
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)  # set to 1 behind one reverse proxy
     CHECKIN_TTL_HOURS = _env_int("CHECKIN_TTL_HOURS", 48)
-    CRISIS_PHRASES = _env_list("CRISIS_PHRASES", "")  # empty: the built-in list (replies.py)
+    # Added to the built-in lists (crisis.py), never replacing them; "es:no aguanto más" is Spanish.
+    CRISIS_PHRASES = _env_list("CRISIS_PHRASES", "")
     PROGRAMME_NAME = os.environ.get("PROGRAMME_NAME", "Wellbeing Groups")
     PROGRAMME_TIMEZONE = os.environ.get("PROGRAMME_TIMEZONE", "UTC")
-    CRISIS_LINE_TEXT = os.environ.get(
-        "CRISIS_LINE_TEXT",
-        "If you are in danger or thinking of harming yourself, call 988 or your local emergency number now.",
-    )
+    # Empty: the built-in text in the reader's language (crisis.py, the US 988 line). Set, it is the
+    # text for every language without its own CRISIS_LINE_TEXT_<LANG> (the right number first).
+    CRISIS_LINE_TEXT = os.environ.get("CRISIS_LINE_TEXT", "")
+    CRISIS_LINE_TEXTS = _env_by_language("CRISIS_LINE_TEXT_")
     HELP_TEXT = os.environ.get(
         "HELP_TEXT", "Reply STOP to stop messages. For questions, call your group coordinator."
     )

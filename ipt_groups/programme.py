@@ -1,4 +1,5 @@
-"""Programme settings a coordinator can change through the API: the message texts."""
+"""Programme settings a coordinator can change through the API: the message texts and the phrases of
+crisis the programme adds to the built-in lists."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import string
 from datetime import datetime
 
 from ipt_groups.audit import record_change
+from ipt_groups.crisis import normalise, phrase_problems, primary
 from ipt_groups.errors import InvalidInput
 from ipt_groups.extensions import db
 from ipt_groups.messaging.texts import DEFAULT_TEXTS
@@ -52,3 +54,36 @@ def _problems(key: str, text: str, allow_topic_words: bool) -> list[str]:
     if (words := reveals_therapy(text)) and not allow_topic_words:
         problems.append(f"lock screens would show {', '.join(words)}; set allow_topic_words to choose this")
     return problems
+
+
+def crisis_phrases() -> dict[str, list[str]]:
+    """The phrases of crisis the programme added, by language (the built-in ones are never here)."""
+    row = db.session.get(Setting, "crisis_phrases")
+    return dict(row.value) if row else {}
+
+
+def set_crisis_phrases(added: dict[str, list[str]], actor: str, now: datetime) -> dict:
+    """Replace the programme's own phrases (built-in phrases stay whatever is sent), audited."""
+    errors = {
+        lang: {str(i): problems for i, phrase in enumerate(phrases) if (problems := phrase_problems(phrase))}
+        for lang, phrases in added.items()
+    }
+    if errors := {lang: found for lang, found in errors.items() if found}:
+        raise InvalidInput("some phrases cannot be used", {"added": errors})
+    cleaned = _merged_by_language(added)
+    row = db.session.get(Setting, "crisis_phrases") or Setting(key="crisis_phrases", value={})
+    before = dict(row.value or {})
+    row.value, row.updated_at = cleaned, now
+    db.session.add(row)
+    db.session.flush()
+    record_change(actor, "settings.crisis_phrases", row, before, cleaned)
+    return row.value
+
+
+def _merged_by_language(added: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Phrases by primary language subtag ("es-MX" joins "es"), each once in normalised form."""
+    merged: dict[str, dict[str, str]] = {}
+    for lang, phrases in added.items():
+        for phrase in phrases:
+            merged.setdefault(primary(lang), {}).setdefault(normalise(phrase), " ".join(phrase.split()))
+    return {lang: list(found.values()) for lang, found in merged.items() if found}

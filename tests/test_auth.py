@@ -67,6 +67,8 @@ ROUTES = [
     ("GET", "/api/v1/facilitators/{facilitator_id}/calendar.ics", OWN),
     ("GET", "/api/v1/settings/message-texts", COORDINATOR),
     ("PUT", "/api/v1/settings/message-texts", COORDINATOR),
+    ("GET", "/api/v1/settings/crisis-phrases", COORDINATOR),
+    ("PUT", "/api/v1/settings/crisis-phrases", COORDINATOR),
     ("POST", "/api/v1/group-proposals", COORDINATOR),
     ("GET", "/api/v1/group-proposals/{proposal_id}", COORDINATOR),
     ("PATCH", "/api/v1/group-proposals/{proposal_id}", COORDINATOR),
