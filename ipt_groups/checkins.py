@@ -1,5 +1,7 @@
 """SMS check-ins in the database: planned with the cycle, opened when sent, answered by reply,
-expired when late; the pure conversation rules live in surveys.py."""
+expired when late; the pure conversation rules live in surveys.py. Item 9 of the PHQ-9 reaches a human:
+an answer above 0 or words that mean yes alert and put the crisis line in the reply; an unreadable
+answer ends in a review alert; a late reply to the item-9 prompt still counts."""
 
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from ipt_groups.cycle_templates import template_from_dict
 from ipt_groups.cycles import QuietHours, defer_out_of_quiet
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import plan_messages
-from ipt_groups.models import Checkin, Cycle, GroupSession, IndividualMeeting, Member, Message
+from ipt_groups.models import Alert, Checkin, Cycle, GroupSession, IndividualMeeting, Member, Message
+from ipt_groups.safety import crisis_line
 
+ITEM9_SOURCES = {surveys.SAFETY: "phq9_item9", surveys.ITEM9_UNKNOWN: "phq9_item9_unknown"}
 AFTER_SESSION = timedelta(days=2)  # between sessions: the week's events are fresh, the next is days away
 CHECKIN_WINDOW = timedelta(days=4)  # a check-in not sent by then is stale (the next session is near)
 
@@ -119,30 +123,79 @@ def open_checkin(message: Message, now: datetime) -> str:
 def close_open(member_id: int, now: datetime, status: str) -> None:
     """Close the member's open check-in (STOP, a newer check-in) keeping its partial answers."""
     for checkin in db.session.scalars(select(Checkin).filter_by(member_id=member_id, status="open")):
-        _score(checkin)
-        checkin.status, checkin.completed_at = status, now
+        _close(checkin, status, now)
     db.session.flush()
 
 
-def open_for(member_id: int) -> Checkin | None:
-    """The member's open check-in, if any."""
-    return db.session.scalar(select(Checkin).filter_by(member_id=member_id, status="open"))
+def _close(checkin: Checkin, status: str, now: datetime) -> None:
+    events = surveys.closing_events(_conversation(checkin))
+    _score(checkin)
+    checkin.status, checkin.completed_at = status, now
+    if events:
+        _alert_item9(checkin, db.session.get(Member, checkin.member_id), events, None, now)
+
+
+def latest_for(member_id: int) -> Checkin | None:
+    """The member's most recent check-in: the open one if any (opening one closes the others)."""
+    query = (
+        select(Checkin).filter_by(member_id=member_id).order_by(Checkin.started_at.desc(), Checkin.id.desc())
+    )
+    return db.session.scalar(query.limit(1))
+
+
+def at_safety_item(checkin: Checkin) -> bool:
+    """Whether the check-in waits for the answer to PHQ-9 item 9."""
+    return surveys.at_safety_item(_conversation(checkin))
 
 
 def answer_checkin(checkin: Checkin, member: Member, text: str, now: datetime) -> str | None:
-    """Apply a reply to the open check-in; returns the next SMS. Item 9 above 0 alerts a human."""
+    """Apply a reply to the open check-in; returns the next SMS, after the crisis line when item 9
+    needs a human (the alert is raised here)."""
     step = surveys.answer(_conversation(checkin), text, now)
     checkin.answers, checkin.position = list(step.conv.answers), step.conv.position
     checkin.reprompted, checkin.status = step.conv.reprompted, step.conv.status
-    for name, payload in step.events:
-        if name == "safety":
-            raise_safety_alert(
-                member, "phq9_item9", {**payload, "checkin_id": checkin.id}, now, checkin.session_id
-            )
     if checkin.status != "open":
         checkin.completed_at = now
         _score(checkin)
-    return step.reply_text
+    if not _alert_item9(checkin, member, step.events, text, now):
+        return step.reply_text
+    return " ".join(t for t in (crisis_line(member.language), step.reply_text) if t)
+
+
+def answer_late(checkin: Checkin, member: Member, text: str, now: datetime) -> str | None:
+    """A reply to the item-9 prompt of a closed check-in: the crisis line if it needs a human."""
+    events = surveys.late_answer(_conversation(checkin), text)
+    return crisis_line(member.language) if _alert_item9(checkin, member, events, text, now) else None
+
+
+def _alert_item9(checkin: Checkin, member: Member, events, text: str | None, now: datetime) -> bool:
+    """Alert a human for item-9 events, once per check-in while unacknowledged (a later reading
+    joins the open alert); True when there was one."""
+    found = [(name, payload) for name, payload in events if name in ITEM9_SOURCES]
+    for name, payload in found:
+        detail = {**payload, "checkin_id": checkin.id} | ({"answer": text[:160]} if text else {})
+        alert = _open_item9_alert(checkin)
+        if alert is None:
+            raise_safety_alert(member, ITEM9_SOURCES[name], detail, now, checkin.session_id)
+        else:
+            later = [
+                *alert.detail.get("later", []),
+                {"source": ITEM9_SOURCES[name], **detail, "at": now.isoformat()},
+            ]
+            alert.detail = {**alert.detail, "later": later}
+    return bool(found)
+
+
+def _open_item9_alert(checkin: Checkin) -> Alert | None:
+    query = select(Alert).filter_by(member_id=checkin.member_id, kind="safety", acknowledged_at=None)
+    return next(
+        (
+            a
+            for a in db.session.scalars(query)
+            if a.detail.get("checkin_id") == checkin.id and a.detail.get("source") in ITEM9_SOURCES.values()
+        ),
+        None,
+    )
 
 
 def _conversation(checkin: Checkin) -> surveys.Conversation:
@@ -168,8 +221,6 @@ def expire_checkins(now: datetime) -> int:
         db.session.scalars(select(Checkin).where(Checkin.status == "open", Checkin.expires_at <= now))
     )
     for checkin in expired:
-        checkin.status = surveys.expire(_conversation(checkin), now).status
-        checkin.completed_at = now
-        _score(checkin)
+        _close(checkin, surveys.EXPIRED, now)
     db.session.flush()
     return len(expired)

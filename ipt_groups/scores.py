@@ -47,9 +47,9 @@ def trajectory(member_id: int, facilitator_id: int | None = None) -> dict:
             "taken_at": c.completed_at or c.started_at,
             "occasion": c.occasion,
             "instrument": c.instrument,
-            "score": c.score,
             "band": c.band,
             "complete": c.complete,
+            **surveys.reported_score(c.instrument, c.answers),
         }
         for c in checkins
     ]

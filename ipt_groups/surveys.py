@@ -15,11 +15,10 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from ipt_groups.crisis import find_phrase
 from ipt_groups.replies import (  # noqa: F401 - re-exported for callers of the survey core
-    DEFAULT_CRISIS_PHRASES,
     Inbound,
     classify,
-    detect_crisis,
     parse_answer,
 )
 
@@ -40,6 +39,43 @@ PHQ2_ITEMS = PHQ9_ITEMS[:2]
 MOOD_ITEM = "How has your mood been this week?"
 
 SAFETY_ITEM = 9  # PHQ-9 item 9: any answer above 0 needs same-day human follow-up
+SAFETY, ITEM9_UNKNOWN = "safety", "item9_unknown"  # events the caller turns into safety alerts
+# Words that plainly answer item 9 with "yes, at least sometimes" (English and Spanish). They alert at
+# once instead of after a re-prompt: the member has said the thoughts are there, and a member who says
+# so and then stops replying must not wait for the check-in to expire before a human hears of it.
+YES_WORDS = (
+    "yes",
+    "yeah",
+    "yea",
+    "yep",
+    "yup",
+    "sometimes",
+    "some days",
+    "often",
+    "always",
+    "all the time",
+    "every day",
+    "everyday",
+    "daily",
+    "a lot",
+    "most days",
+    "occasionally",
+    "a little",
+    "a bit",
+    "kind of",
+    "kinda",
+    "sort of",
+    "sí",
+    "a veces",
+    "aveces",
+    "algunas veces",
+    "de vez en cuando",
+    "siempre",
+    "casi siempre",
+    "seguido",
+    "mucho",
+    "todos los días",
+)
 PHQ2_POSITIVE_AT = 3
 PHQ9_BANDS = ((20, "severe"), (15, "moderately severe"), (10, "moderate"), (5, "mild"), (0, "minimal"))
 
@@ -49,6 +85,7 @@ MAX_SMS_CHARS = 306
 THANK_YOU_TEXT = "Thank you, that's the end of this check-in."
 CLOSED_TEXT = "Sorry, this check-in has closed. Thank you for replying."
 SKIPPED_PREFIX = "Skipped. "
+ITEM9_NUMBER_TEXT = "Thank you for telling us. If you can, for Q{n}/{count}: {guide}."
 
 
 @dataclass(frozen=True)
@@ -127,6 +164,20 @@ def score(instrument_key: Instrument | str, answers: list[int | None] | tuple[in
     return Score(total, _band(inst, total), True, positive)
 
 
+def reported_score(instrument_key: Instrument | str, answers) -> dict:
+    """A check-in's score as reported: `score` only when every item has a value (never a partial
+    total that reads as a real one), `partial_score` otherwise, and the 1-based `missing_items`."""
+    inst = get_instrument(instrument_key)
+    result = score(inst, answers)
+    missing = [i + 1 for i in range(len(inst.items)) if i >= len(answers) or answers[i] is None]
+    partial = result.total if not result.complete and len(missing) < len(inst.items) else None
+    return {
+        "score": result.total if result.complete else None,
+        "partial_score": partial,
+        "missing_items": missing,
+    }
+
+
 def _check_answers(inst: Instrument, answers) -> None:
     if len(answers) > len(inst.items):
         raise ValueError(f"{inst.key} has {len(inst.items)} items, got {len(answers)} answers")
@@ -189,6 +240,12 @@ def reprompt_text(instrument: Instrument | str, index: int) -> str:
     return f"Sorry, I didn't understand. {which}{inst.answer_guide}. Text STOP to opt out."
 
 
+def item9_number_text(instrument: Instrument | str) -> str:
+    """After words that mean yes to item 9 (sent with the crisis line): the number, if they can."""
+    inst = get_instrument(instrument)
+    return ITEM9_NUMBER_TEXT.format(n=SAFETY_ITEM, count=len(inst.items), guide=inst.answer_guide)
+
+
 def message_texts(instrument: Instrument | str) -> list[str]:
     """Every SMS a conversation on this instrument can send, for privacy and length checks."""
     inst = get_instrument(instrument)
@@ -196,6 +253,7 @@ def message_texts(instrument: Instrument | str) -> list[str]:
     texts = [_first_message(inst)]
     texts += [prompt_text(inst, i) for i in indexes] + [reprompt_text(inst, i) for i in indexes]
     texts += [SKIPPED_PREFIX + prompt_text(inst, i) for i in indexes[1:]]
+    texts += [item9_number_text(inst)] if inst.key == "phq9" else []
     return texts + [THANK_YOU_TEXT, CLOSED_TEXT]
 
 
@@ -246,18 +304,72 @@ def answer(conv: Conversation, text: str, now: datetime) -> Step:
     A readable answer is recorded and the next item (or the thank-you) is sent. The first unreadable
     answer to an item is re-prompted once; the second records None for that item and moves on, so a
     member is never stuck. At or after expires_at nothing is recorded: the conversation expires.
-    Events: ("safety", {"item": 9, "value": v}) when PHQ-9 item 9 > 0 (the caller alerts a human),
-    ("completed", Score) and ("expired", Score); a Score with a None answer is incomplete.
+    Events: ("safety", {"item": 9, "value": v}) when PHQ-9 item 9 > 0 (the caller alerts a human and
+    sends the crisis line), ("completed", Score) and ("expired", Score); a Score with a None answer is
+    incomplete. Item 9 is read for safety first: words that mean yes (YES_WORDS) are a "safety" event
+    with value None at once (then the number is asked for once); a second unreadable answer, or a
+    close after one, is ("item9_unknown", ...): a human reviews it, and the check-in stays incomplete.
+    A reply to the item-9 prompt that arrives after expires_at still counts for safety.
     """
     if conv.status != OPEN:
         return Step(conv, None)
     if now >= conv.expires_at:
-        return Step(replace(conv, status=EXPIRED), CLOSED_TEXT, (("expired", conversation_score(conv)),))
+        return _expired_answer(conv, text)
     inst = get_instrument(conv.instrument)
     value = parse_answer(text, inst)
+    if value is None and at_safety_item(conv):
+        return _unreadable_item9(conv, inst, text)
     if value is None and not conv.reprompted:
         return Step(replace(conv, reprompted=True), reprompt_text(inst, conv.position))
     return _record(conv, inst, value)
+
+
+def _expired_answer(conv: Conversation, text: str) -> Step:
+    late = late_answer(conv, text)
+    expired = replace(conv, status=EXPIRED)
+    events = (*(late or closing_events(conv)), ("expired", conversation_score(conv)))
+    return Step(expired, None if late else CLOSED_TEXT, events)
+
+
+def _unreadable_item9(conv: Conversation, inst: Instrument, text: str) -> Step:
+    yes = reads_as_yes(text)
+    events = ((SAFETY, {"item": SAFETY_ITEM, "value": None, "words": True}),) if yes else ()
+    if not conv.reprompted:
+        reply = item9_number_text(inst) if yes else reprompt_text(inst, conv.position)
+        return Step(replace(conv, reprompted=True), reply, events)
+    events = events or ((ITEM9_UNKNOWN, {"item": SAFETY_ITEM, "reason": "two unreadable answers"}),)
+    step = _record(conv, inst, None)
+    return replace(step, events=events + step.events)
+
+
+def reads_as_yes(text: str) -> bool:
+    """Whether a reply plainly means yes, at least sometimes (YES_WORDS as whole words)."""
+    return find_phrase(text, YES_WORDS) is not None
+
+
+def at_safety_item(conv: Conversation) -> bool:
+    """Whether the conversation is waiting for the answer to PHQ-9 item 9."""
+    return conv.instrument == PHQ9.key and conv.position == SAFETY_ITEM - 1
+
+
+def late_answer(conv: Conversation, text: str) -> tuple[tuple[str, object], ...]:
+    """The safety event of a reply to the item-9 prompt after the conversation closed: a value above
+    0, or words that mean yes; nothing is recorded (the check-in is closed)."""
+    if not at_safety_item(conv):
+        return ()
+    value = parse_answer(text, PHQ9)
+    if value is None and reads_as_yes(text):
+        return ((SAFETY, {"item": SAFETY_ITEM, "value": None, "words": True, "late": True}),)
+    if value:
+        return ((SAFETY, {"item": SAFETY_ITEM, "value": value, "late": True}),)
+    return ()
+
+
+def closing_events(conv: Conversation) -> tuple[tuple[str, object], ...]:
+    """A conversation closed (expired, cancelled, replaced) after an unreadable item-9 answer."""
+    if at_safety_item(conv) and conv.reprompted:
+        return ((ITEM9_UNKNOWN, {"item": SAFETY_ITEM, "reason": "closed after an unreadable answer"}),)
+    return ()
 
 
 def _record(conv: Conversation, inst: Instrument, value: int | None) -> Step:
@@ -272,7 +384,7 @@ def _record(conv: Conversation, inst: Instrument, value: int | None) -> Step:
 
 def _safety_events(inst: Instrument, index: int, value: int | None) -> tuple[tuple[str, object], ...]:
     if inst.key == "phq9" and index == SAFETY_ITEM - 1 and value is not None and value > 0:
-        return (("safety", {"item": SAFETY_ITEM, "value": value}),)
+        return ((SAFETY, {"item": SAFETY_ITEM, "value": value}),)
     return ()
 
 

@@ -1,4 +1,5 @@
-"""Tests for the SMS survey core: keywords, answers, scoring, conversations, crisis words, privacy."""
+"""Tests for the SMS survey core: keywords, answers, scoring, conversations, item 9, privacy (crisis
+words: test_crisis.py)."""
 
 import string
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,6 @@ from ipt_groups.surveys import (
     Score,
     answer,
     classify,
-    detect_crisis,
     expire,
     intro_text,
     message_texts,
@@ -363,52 +363,112 @@ def test_safety_event_only_for_item_9():
     assert all(step.events == () for step in steps)
 
 
-def test_skipped_item_9_emits_no_safety_event_and_is_incomplete():
+def test_two_unreadable_item_9_answers_are_a_review_event_and_incomplete():
+    # Changed deliberately for issue 11: this used to complete silently with no event (scored as if 0).
     conv, _ = start_conversation("phq9", NOW, TTL)
-    last = _run(conv, ["0"] * 8 + ["?", "?"])[-1]
-    assert last.events == (("completed", Score(0, None, False)),)
+    steps = _run(conv, ["0"] * 8 + ["?", "?"])
+    assert "Sorry, I didn't understand" in steps[-2].reply_text and steps[-2].events == ()
+    assert steps[-1].events == (
+        ("item9_unknown", {"item": 9, "reason": "two unreadable answers"}),
+        ("completed", Score(0, None, False)),
+    )
+    assert steps[-1].conv.answers[-1] is None and steps[-1].conv.status == "complete"
 
 
-# --- crisis words ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "phrase"),
-    [
-        ("I want to KILL MYSELF", "kill myself"),
-        ("sometimes i feel suicidal", "suicidal"),
-        ("Suicide.", "suicide"),
-        ("2 I want to die", "want to die"),
-        ("I DON’T want to live anymore", "don't want to live"),  # curly apostrophe
-        ("i dont want to live", "don't want to live"),  # no apostrophe
-        ("they'd be better   off\n dead without me", "better off dead"),
-        ("thinking of self-harm", "self harm"),
-        ("I might hurt myself", "hurt myself"),
-        ("I want to end my life", "end my life"),
-    ],
-)
-def test_crisis_phrases_detected(text, phrase):
-    assert detect_crisis(text) == phrase
+def _at_item_9(now: datetime = NOW) -> Conversation:
+    conv, _ = start_conversation("phq9", now, TTL)
+    return _run(conv, ["0"] * 8)[-1].conv
 
 
 @pytest.mark.parametrize(
-    "text",
+    "text", ["yes", "Yes sometimes", "sí", "SIIII", "a veces", "every day", "yeah, often"]
+)
+def test_words_that_mean_yes_to_item_9_alert_at_once_and_ask_for_the_number(text):
+    step = answer(_at_item_9(), text, NOW)
+    assert step.events == (("safety", {"item": 9, "value": None, "words": True}),)
+    assert step.conv.reprompted and step.conv.status == "open" and step.conv.answers == (0,) * 8
+    assert step.reply_text == surveys.item9_number_text("phq9") and "didn't understand" not in step.reply_text
+    then = answer(step.conv, "2", NOW)
+    assert then.events[0] == ("safety", {"item": 9, "value": 2}) and then.conv.answers[-1] == 2
+    assert then.events[-1] == ("completed", Score(2, "minimal", True))
+
+
+def test_yes_twice_to_item_9_alerts_and_records_nothing():
+    first = answer(_at_item_9(), "yes", NOW)
+    last = answer(first.conv, "yes I said", NOW)
+    assert last.events[0] == ("safety", {"item": 9, "value": None, "words": True})
+    assert last.conv.answers[-1] is None and last.conv.status == "complete"
+    assert last.events[-1] == ("completed", Score(0, None, False))
+
+
+@pytest.mark.parametrize(("second", "event"), [("2", ("safety", {"item": 9, "value": 2})), ("0", None)])
+def test_an_unreadable_item_9_answer_then_a_number(second, event):
+    first = answer(_at_item_9(), "hmm", NOW)
+    assert first.events == () and first.conv.reprompted
+    last = answer(first.conv, second, NOW)
+    assert [e for e in last.events if e[0] == "safety"] == ([event] if event else [])
+    assert last.conv.answers[-1] == int(second)
+
+
+@pytest.mark.parametrize(
+    ("text", "yes"),
     [
-        "I'll skill myself up at the workshop",  # "kill myself" inside "skill myself"
-        "I want to diet",  # "want to die" inside "want to diet"
-        "my hurt myselfish brother",
-        "the weekend was fine",
-        "2",
-        "",
+        ("yes", True),
+        ("Yes sometimes", True),
+        ("Sí", True),
+        ("a veces", True),
+        ("de vez en cuando", True),
+        ("sometimes", True),
+        ("no", False),
+        ("nunca", False),
+        ("yesterday", False),
+        ("maybe", False),
+        ("", False),
     ],
 )
-def test_crisis_phrases_respect_word_boundaries(text):
-    assert detect_crisis(text) is None
+def test_reads_as_yes(text, yes):
+    assert surveys.reads_as_yes(text) is yes
 
 
-def test_crisis_phrases_are_configurable():
-    assert detect_crisis("Feeling hopeless", ("hopeless",)) == "hopeless"
-    assert detect_crisis("I want to die", ("hopeless",)) is None
+@pytest.mark.parametrize(
+    ("text", "event"),
+    [
+        ("3", {"item": 9, "value": 3, "late": True}),
+        ("1 several days", {"item": 9, "value": 1, "late": True}),
+        ("yes", {"item": 9, "value": None, "words": True, "late": True}),
+        ("0", None),
+        ("ok", None),
+    ],
+)
+def test_a_reply_to_item_9_after_expiry_still_counts_for_safety(text, event):
+    conv = _at_item_9()
+    late = NOW + TTL
+    step = answer(conv, text, late)
+    assert step.conv.status == "expired" and step.conv.answers == (0,) * 8  # nothing recorded
+    safety = [e for e in step.events if e[0] == "safety"]
+    assert safety == ([("safety", event)] if event else [])
+    assert step.reply_text == (None if event else surveys.CLOSED_TEXT)  # the caller sends the crisis line
+    expired = surveys.expire(conv, late)
+    assert surveys.late_answer(expired, text) == ((("safety", event),) if event else ())
+
+
+def test_late_answers_count_only_at_item_9():
+    conv, _ = start_conversation("phq9", NOW, TTL)
+    at_item_3 = _run(conv, ["0", "0"])[-1].conv
+    assert surveys.late_answer(surveys.expire(at_item_3, NOW + TTL), "3") == ()
+    phq2 = _run(start_conversation("phq2", NOW, TTL)[0], ["0"])[-1].conv
+    assert surveys.late_answer(surveys.expire(phq2, NOW + TTL), "3") == ()
+
+
+def test_closing_after_an_unreadable_item_9_answer_is_a_review_event():
+    conv = _at_item_9()
+    assert surveys.closing_events(conv) == ()
+    unread = answer(conv, "hmm", NOW).conv
+    assert surveys.closing_events(unread) == (
+        ("item9_unknown", {"item": 9, "reason": "closed after an unreadable answer"}),
+    )
+    expired = answer(unread, "whatever", NOW + TTL)
+    assert expired.events[0][0] == "item9_unknown" and expired.reply_text == surveys.CLOSED_TEXT
 
 
 # --- privacy and length ----------------------------------------------------------------------------

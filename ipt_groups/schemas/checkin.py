@@ -1,7 +1,10 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, post_dump, validate
 
 from ipt_groups.models.survey import ALERT_KINDS
 from ipt_groups.schemas.fields import Id
+from ipt_groups.surveys import reported_score
+
+_SCORE_NOTE = "null unless every item was answered (see partial_score and missing_items)"
 
 
 class CheckinSchema(Schema):
@@ -16,9 +19,15 @@ class CheckinSchema(Schema):
     started_at = fields.AwareDateTime()
     expires_at = fields.AwareDateTime()
     completed_at = fields.AwareDateTime(allow_none=True)
-    score = fields.Int(allow_none=True)
+    score = fields.Int(allow_none=True, metadata={"description": _SCORE_NOTE})
+    partial_score = fields.Int(allow_none=True)
+    missing_items = fields.List(fields.Int())
     band = fields.Str(allow_none=True)
     complete = fields.Bool()
+
+    @post_dump(pass_original=True)
+    def _reported(self, data, checkin, **_kwargs):
+        return {**data, **reported_score(checkin.instrument, checkin.answers)}
 
 
 class CheckinQueryArgs(Schema):
@@ -32,7 +41,9 @@ class ScorePointSchema(Schema):
     taken_at = fields.AwareDateTime()
     occasion = fields.Str()
     instrument = fields.Str()
-    score = fields.Int(allow_none=True)
+    score = fields.Int(allow_none=True, metadata={"description": _SCORE_NOTE})
+    partial_score = fields.Int(allow_none=True)
+    missing_items = fields.List(fields.Int())
     band = fields.Str(allow_none=True)
     complete = fields.Bool()
 
