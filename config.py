@@ -71,6 +71,16 @@ class Config:
     SMS_RETRY_BASE_S = float(os.environ.get("SMS_RETRY_BASE_S", "1.0"))
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    # A store that is down: the admin API counts in each worker's memory until it is back (a warning is
+    # logged), and any other limiter error lets the request through; webhooks fail open (ratelimits.py).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    # A Redis that does not answer costs each request at most this long, not the OS's TCP timeout.
+    RATELIMIT_STORAGE_OPTIONS = (
+        {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+        if RATELIMIT_STORAGE_URI.startswith("redis")
+        else {}
+    )
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")  # per token
     WEBHOOK_RATE_LIMIT = os.environ.get("WEBHOOK_RATE_LIMIT", "30 per minute")  # per sending number
     COMPLETION_MIN_RATE = float(os.environ.get("COMPLETION_MIN_RATE", "0.75"))

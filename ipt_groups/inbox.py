@@ -1,6 +1,7 @@
-"""Members' replies by SMS. Keywords win over any open conversation; words of crisis always reach a
-human; RSVPs are routed to the next session even while a check-in is open; Twilio's retries of the
-same message are answered from the first handling."""
+"""Members' replies by SMS, and texts from anyone else. In order: the message is stored, read for
+words of crisis (whoever sent it, in any language), then acted on. Keywords win over any open
+conversation; RSVPs are routed to the next session even while a check-in is open; Twilio's retries of
+the same message are answered from the first handling."""
 
 from __future__ import annotations
 
@@ -9,21 +10,32 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import select
 
-from ipt_groups.alerts import raise_safety_alert
-from ipt_groups.checkins import answer_checkin, close_open, open_for
+from ipt_groups import safety
+from ipt_groups.checkins import answer_checkin, answer_late, at_safety_item, close_open, latest_for
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import plan_once
 from ipt_groups.messaging.refusals import opt_out
 from ipt_groups.messaging.texts import first_name, local_when
 from ipt_groups.models import AttendanceRecord, Enrolment, GroupSession, InboundMessage, Member, Message, Rsvp
-from ipt_groups.replies import DEFAULT_CRISIS_PHRASES, classify, detect_crisis
+from ipt_groups.replies import classify
 
 UNKNOWN_SENDER_TEXT = "Sorry, we don't recognise this number. Please contact your coordinator."
 ACK_TEXT = "Thanks, your message was received. For anything urgent, please call your coordinator."
+CONSENT_KINDS = ("stop", "start")  # applied whatever else holds, as carriers apply them
 
 
-def receive_sms(provider_id: str, from_phone: str, body: str, now: datetime) -> str | None:
-    """Handle one inbound SMS once; returns the reply text (None: no reply)."""
+def receive_sms(
+    provider_id: str,
+    from_phone: str,
+    body: str,
+    now: datetime,
+    limited: bool = False,
+    safety_only: bool = False,
+) -> str | None:
+    """Handle one inbound SMS once; returns the reply text (None: no reply). A text with words of
+    crisis is answered with the crisis line alone. `limited` (the sender is over its rate limit) keeps
+    only safety (crisis words, item 9) and consent (STOP, START) and sends no other reply;
+    `safety_only` (the full handling failed) stores the message and reads it for crisis only."""
     seen = db.session.scalar(select(InboundMessage).filter_by(provider_id=provider_id))
     if seen is not None:
         return seen.handled.get("reply")
@@ -34,40 +46,56 @@ def receive_sms(provider_id: str, from_phone: str, body: str, now: datetime) -> 
         body=body[:1600],
         member_id=member.id if member else None,
         received_at=now,
-        kind="other",
-        handled={},
+        kind="unknown_sender" if member is None else "other",
+        handled=_flags(limited, safety_only),
     )
+    urgent = _crisis(member, record, now)
+    rest = None if safety_only else _act(member, record, now, limited, urgent is not None)
     # Added once it is handled: one INSERT instead of an INSERT and updates (the webhook's hot path).
-    reply = _from_member(member, record, now) if member else _from_stranger(record)
-    record.handled = {**record.handled, "reply": reply}
+    record.handled = {**record.handled, "reply": urgent or rest}
     db.session.add(record)
-    return reply
+    return urgent or rest
+
+
+def _flags(limited: bool, safety_only: bool) -> dict:
+    flags = {"rate_limited": True} if limited else {}
+    return flags | ({"error": "handling failed: stored and read for crisis only"} if safety_only else {})
+
+
+def _act(member: Member | None, record: InboundMessage, now: datetime, limited: bool, crisis: bool):
+    if member is None:
+        return None if crisis or limited else _from_stranger(record)
+    return _from_member(member, record, now, limited, crisis)
 
 
 def _from_stranger(record: InboundMessage) -> str | None:
-    record.kind = "unknown_sender"
     earlier = select(InboundMessage.id).where(InboundMessage.from_phone == record.from_phone)
     return None if db.session.scalar(earlier.limit(1)) else UNKNOWN_SENDER_TEXT
 
 
-def _from_member(member: Member, record: InboundMessage, now: datetime) -> str | None:
+def _from_member(member: Member, record: InboundMessage, now: datetime, limited: bool, crisis: bool):
     inbound = classify(record.body)
     record.kind = inbound.kind
-    crisis = _crisis(member, record, now)
-    reply = _KEYWORDS.get(inbound.kind, _other)(member, record, now)
-    return " ".join(t for t in (crisis, reply) if t) or None
+    if inbound.kind in CONSENT_KINDS:
+        reply = _KEYWORDS[inbound.kind](member, record, now)
+        return None if limited else reply
+    if crisis:
+        return None  # words of crisis are not an answer: an open check-in waits, unchanged
+    if inbound.kind in _KEYWORDS:
+        return None if limited else _KEYWORDS[inbound.kind](member, record, now)
+    return _other(member, record, now, limited or member.opted_out_at is not None)
 
 
-def _crisis(member: Member, record: InboundMessage, now: datetime) -> str | None:
-    phrases = tuple(current_app.config.get("CRISIS_PHRASES") or DEFAULT_CRISIS_PHRASES)
-    phrase = detect_crisis(record.body, phrases)
-    if phrase is None:
+def _crisis(member: Member | None, record: InboundMessage, now: datetime) -> str | None:
+    language = member.language if member else None
+    match = safety.detect(record.body, language)
+    if match is None:
         return None
     db.session.add(record)
     db.session.flush()  # the alert names the inbound message
-    alert = raise_safety_alert(member, "crisis_words", {"phrase": phrase, "inbound_id": record.id}, now)
+    alert = safety.raise_crisis_alert(record, member, match, now)
     record.handled = {**record.handled, "alert_id": alert.id}
-    return current_app.config["CRISIS_LINE_TEXT"]
+    return safety.crisis_line(language or match.language)
 
 
 def _stop(member: Member, record: InboundMessage, now: datetime) -> None:
@@ -87,14 +115,20 @@ def _help(member: Member, record: InboundMessage, now: datetime) -> str:
     return current_app.config["HELP_TEXT"]
 
 
-def _other(member: Member, record: InboundMessage, now: datetime) -> str | None:
-    if member.opted_out_at is not None:
-        return None  # kept for the record; an opted-out member is not texted
-    checkin = open_for(member.id)
-    if checkin is not None:
+def _other(member: Member, record: InboundMessage, now: datetime, quiet: bool) -> str | None:
+    """A check-in answer, a late answer to item 9, or an acknowledgement. `quiet` (over the rate
+    limit, or opted out): only the item-9 answer is read, and nothing else is answered."""
+    checkin = latest_for(member.id)
+    if checkin is not None and checkin.status == "open":
+        if quiet and not at_safety_item(checkin):
+            return None
         record.kind, record.handled = "checkin_answer", {**record.handled, "checkin_id": checkin.id}
         return answer_checkin(checkin, member, record.body, now)
-    return ACK_TEXT
+    late = answer_late(checkin, member, record.body, now) if checkin is not None else None
+    if late is not None:
+        record.kind, record.handled = "checkin_answer", {**record.handled, "late_checkin_id": checkin.id}
+        return late
+    return None if quiet else ACK_TEXT
 
 
 def _rsvp(member: Member, record: InboundMessage, now: datetime) -> str:

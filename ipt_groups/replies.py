@@ -1,8 +1,8 @@
-"""What a member's SMS means: keywords, survey answers and words of crisis (pure functions, no I/O).
+"""What a member's SMS means: keywords and survey answers (pure functions, no I/O).
 
 The caller reads every inbound SMS in this order:
-1. `classify` - keywords (STOP, START, HELP, RSVP) win over any open survey conversation;
-2. `detect_crisis` on the raw text - words of crisis count in any reply, survey answers included;
+1. `crisis.detect_crisis` on the raw text, for every sender - words of crisis count in any text;
+2. `classify` - keywords (STOP, START, HELP, RSVP) win over any open survey conversation;
 3. for kind "other" with an open conversation, `surveys.answer`.
 """
 
@@ -55,26 +55,6 @@ _APOSTROPHES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u20
 _TRIM = re.compile(r"^[^\w+\-]+|[\W_]+$")
 _LEADING_NUMBER = re.compile(r"(\d{1,3})(?!\w)(.*)", re.DOTALL)
 _NOT_ALNUM = re.compile(r"[\W_]+")
-
-DEFAULT_CRISIS_PHRASES = (
-    "suicide",
-    "suicidal",
-    "kill myself",
-    "killing myself",
-    "end my life",
-    "ending my life",
-    "take my own life",
-    "end it all",
-    "hurt myself",
-    "hurting myself",
-    "harm myself",
-    "self harm",
-    "want to die",
-    "wanna die",
-    "better off dead",
-    "don't want to live",
-    "no reason to live",
-)
 
 
 @dataclass(frozen=True)
@@ -163,24 +143,3 @@ def _number_value(text: str, instrument: Instrument) -> int | None:
 def _has_number(text: str) -> bool:
     words = re.findall(r"[^\W\d_]+", text)
     return bool(re.search(r"\d", text)) or any(word in NUMBER_WORDS for word in words)
-
-
-def detect_crisis(text: str, phrases: tuple[str, ...] = DEFAULT_CRISIS_PHRASES) -> str | None:
-    """Return the first configured phrase found in `text` as whole words, or None.
-
-    Case-insensitive; apostrophes (straight or curly) are dropped and hyphens and runs of whitespace
-    become one space, in both text and phrase: "DON’T  want to live", "dont want to live" and
-    "Self-harm" all match. Word boundaries keep "skill myself" from matching "kill myself". False
-    positives ("killing myself laughing") are accepted: a human reads every alert.
-    """
-    haystack = _crisis_form(text)
-    for phrase in phrases:
-        needle = re.escape(_crisis_form(phrase))
-        if needle and re.search(rf"(?<!\w){needle}(?!\w)", haystack):
-            return phrase
-    return None
-
-
-def _crisis_form(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text or "").translate(_APOSTROPHES).casefold()
-    return " ".join(text.replace("'", "").replace("-", " ").split())

@@ -195,6 +195,15 @@ def started_group(db, make_facilitator, make_group):
     return make
 
 
+@pytest.fixture
+def member(started_group, make_member):
+    """A member (phone +13125551000) of a group whose 12-session cycle starts 2026-12-01 (a Tuesday,
+    18:00 Chicago)."""
+    m = make_member(0)
+    started_group([m])
+    return m
+
+
 def count(model) -> int:
     """Rows of a model, for 'nothing changed' assertions."""
     return _db.session.query(model).count()

@@ -36,14 +36,6 @@ def twilio_config(app, monkeypatch):
     monkeypatch.setitem(app.config, "ONCALL_PHONE", "+12025550999")
 
 
-@pytest.fixture
-def member(started_group, make_member):
-    """A member of a group whose 12-session cycle starts 2026-12-01 (a Tuesday, 18:00 Chicago)."""
-    m = make_member(0)
-    started_group([m])
-    return m
-
-
 _sid = iter(range(1, 10**6))
 
 

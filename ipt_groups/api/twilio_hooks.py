@@ -1,5 +1,7 @@
 """Twilio's webhooks: inbound SMS and delivery status. Every request must carry a valid
-X-Twilio-Signature over the public URL; anything else gets 403 and nothing is stored."""
+X-Twilio-Signature over the public URL; anything else gets 403 and nothing is stored or counted. Then,
+for an inbound SMS: the sender's rate limit is counted, the message stored, read for words of crisis,
+and acted on; the limit only ever spares replies and non-safety work."""
 
 from __future__ import annotations
 
@@ -12,15 +14,17 @@ from ipt_groups.extensions import db
 from ipt_groups.inbox import receive_sms, record_delivery_status
 from ipt_groups.messaging.base import mask_phone
 from ipt_groups.messaging.twilio import validate_twilio_signature
+from ipt_groups.ratelimits import sender_over_limit
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 
 
 def public_url() -> str:
-    """The URL Twilio signed: PUBLIC_BASE_URL plus the path, or the request's own URL (behind a
-    proxy, set PUBLIC_BASE_URL or TRUSTED_PROXIES so it is rebuilt)."""
+    """The URL Twilio signed: PUBLIC_BASE_URL plus the path; outside production without it, the
+    request's own URL (behind a proxy, set TRUSTED_PROXIES so it is rebuilt). Production always
+    checks against PUBLIC_BASE_URL, which it requires at start, never a host the request names."""
     base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
-    if not base:
+    if not base and current_app.config.get("ENV_NAME") != "production":
         return request.url
     query = request.query_string.decode("latin-1")
     return f"{base}{request.path}" + (f"?{query}" if query else "")
@@ -52,11 +56,20 @@ def _twiml(text: str | None, status: int = 200) -> Response:
 @bp.post("/sms")
 def inbound_sms():
     """An SMS from a member (or anyone): handled once per MessageSid, answered with TwiML."""
-    sid, sender = _field("MessageSid"), _field("From")
+    sid, sender = _field("MessageSid")[:64], _field("From")[:20]
     if not sid or not sender:
         return _twiml(None, 400)
-    reply = receive_sms(sid[:64], sender[:20], _field("Body"), now())
-    db.session.commit()
+    args = (sid, sender, _field("Body"), now())
+    limited = sender_over_limit(sender)
+    try:
+        reply = receive_sms(*args, limited=limited)
+        db.session.commit()
+    except Exception:
+        # Whatever broke in the rest, the message is kept and read for crisis: Twilio never resends it.
+        db.session.rollback()
+        current_app.logger.exception("inbound %s from %s: handling failed", sid, mask_phone(sender))
+        reply = receive_sms(*args, safety_only=True)
+        db.session.commit()
     current_app.logger.info("inbound %s from %s handled", sid, mask_phone(sender))
     return _twiml(reply)
 
