@@ -60,6 +60,7 @@ class Config:
     ONCALL_PHONE = os.environ.get("ONCALL_PHONE", "")
     QUIET_HOURS = os.environ.get("QUIET_HOURS", "21:00-08:00")
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+    SMS_DRILL = os.environ.get("SMS_DRILL", "0") == "1"  # production rehearsal: console SMS allowed
     TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
     TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
     TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")

@@ -1,8 +1,17 @@
-"""Checks made when the app starts: production refuses to run half configured."""
+"""Checks made when the app starts: production refuses to run half configured, or in a way that
+would let a safety alert go nowhere (SMS printed, no on-call number, webhooks checked against the
+wrong URL)."""
 
 from __future__ import annotations
 
+import logging
+from urllib.parse import urlsplit
+
+import phonenumbers
+
 from ipt_groups.availability import parse_hhmm
+
+log = logging.getLogger(__name__)
 
 
 def config_problems(config) -> list[str]:
@@ -13,6 +22,9 @@ def config_problems(config) -> list[str]:
     if config.get("ENV_NAME") == "production" and not config.get("CALENDAR_FEED_SECRET"):
         problems.append("CALENDAR_FEED_SECRET is required in production")
     problems += _quiet_hours_problems(config.get("QUIET_HOURS", ""))
+    problems += _oncall_problems(config.get("ONCALL_PHONE") or "", config.get("ENV_NAME") == "production")
+    if config.get("ENV_NAME") == "production":
+        problems += _safety_problems(config)
     if config.get("SMS_BACKEND") not in ("console", "twilio"):
         problems.append(f"SMS_BACKEND={config.get('SMS_BACKEND')!r} is not console or twilio")
     if config.get("SMS_BACKEND") == "twilio":
@@ -29,6 +41,35 @@ def _quiet_hours_problems(text: str) -> list[str]:
     return [] if sep else [f"QUIET_HOURS={text!r} is not like 21:00-08:00"]
 
 
+def _oncall_problems(phone: str, required: bool) -> list[str]:
+    if not phone:
+        return ["ONCALL_PHONE is required in production: every safety alert texts it"] if required else []
+    try:
+        number = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        number = None
+    e164 = number and phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if number is None or not phonenumbers.is_valid_number(number) or e164 != phone:
+        return [f"ONCALL_PHONE={phone!r} is not a valid phone number in E.164 form such as +13125550100"]
+    return []
+
+
+def _safety_problems(config) -> list[str]:
+    """Production: SMS really sent (or a declared drill), and signatures checked against an https URL."""
+    problems = []
+    if config.get("SMS_BACKEND") != "twilio" and not config.get("SMS_DRILL"):
+        problems.append(
+            f"SMS_BACKEND={config.get('SMS_BACKEND')!r} sends nothing: production needs twilio "
+            "(SMS_DRILL=1 allows console for a rehearsal in which no SMS may leave)"
+        )
+    base = urlsplit(config.get("PUBLIC_BASE_URL") or "")
+    if base.scheme != "https" or not base.netloc:
+        problems.append(
+            "PUBLIC_BASE_URL must be the https URL Twilio calls (webhook signatures are checked against it)"
+        )
+    return problems
+
+
 def _twilio_problems(config) -> list[str]:
     from ipt_groups.messaging.twilio import check_twilio_config
 
@@ -40,3 +81,9 @@ def check_config(config) -> None:
     problems = config_problems(config)
     if problems:
         raise RuntimeError("configuration problems: " + "; ".join(problems))
+    if (
+        config.get("ENV_NAME") == "production"
+        and config.get("SMS_DRILL")
+        and config.get("SMS_BACKEND") != "twilio"
+    ):
+        log.warning("SMS_DRILL=1: production is running a drill; no SMS leaves, safety alerts included")
