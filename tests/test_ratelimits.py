@@ -8,6 +8,7 @@ import pytest
 
 from config import Config, TestingConfig
 from ipt_groups import create_app
+from ipt_groups.extensions import db as _db
 from ipt_groups.extensions import limiter
 from ipt_groups.messaging.twilio import compute_twilio_signature
 from ipt_groups.models import Alert, AttendanceRecord, Checkin, InboundMessage, Member, Rsvp
@@ -149,23 +150,27 @@ def _redis_up() -> bool:
     return True
 
 
-def _worker(app, **config):
-    """Another web worker on the same database (the limiter is one object: restore it after)."""
-    shared = {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "FIXED_NOW": NOW}
-    return create_app(TestingConfig, **shared, **config)
-
-
 @pytest.fixture
-def restore_limiter(app):
-    yield
+def worker(app):
+    """Other web workers on the same database; the limiter is one object, restored after."""
+    made = []
+
+    def make(**config):
+        shared = {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "FIXED_NOW": NOW}
+        made.append(create_app(TestingConfig, **shared, **config))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            _db.engine.dispose()  # close its connections now, not whenever they are collected
     limiter.init_app(app)  # the session's app gets its memory storage back
     limiter._storage_dead = False  # Flask-Limiter keeps this across init_app
     limiter.reset()
 
 
-def test_a_limiter_store_that_is_down_fails_open(app, db, member, auth, restore_limiter, caplog):
-    down = _worker(
-        app,
+def test_a_limiter_store_that_is_down_fails_open(db, member, auth, worker, caplog):
+    down = worker(
         RATELIMIT_STORAGE_URI="redis://127.0.0.1:1",
         TWILIO_AUTH_TOKEN=TOKEN,
         ONCALL_PHONE="+12025550999",
@@ -184,13 +189,13 @@ def test_a_limiter_store_that_is_down_fails_open(app, db, member, auth, restore_
 
 
 @pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379 (CI runs one; start redis-server)")
-def test_redis_storage_shares_counts_between_workers(app, db, restore_limiter):
+def test_redis_storage_shares_counts_between_workers(db, worker):
     import redis
 
     uri = "redis://127.0.0.1:6379/15"
     redis.Redis.from_url(uri).flushdb()
     try:
-        one, two = _worker(app, RATELIMIT_STORAGE_URI=uri), _worker(app, RATELIMIT_STORAGE_URI=uri)
+        one, two = worker(RATELIMIT_STORAGE_URI=uri), worker(RATELIMIT_STORAGE_URI=uri)
         for worker in (one, two):
             worker.config["API_RATE_LIMIT"] = "2 per minute"
         clients = [one.test_client(), two.test_client(), one.test_client()]
@@ -202,7 +207,7 @@ def test_redis_storage_shares_counts_between_workers(app, db, restore_limiter):
 
 
 @pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379 (CI runs one; start redis-server)")
-def test_redis_counts_a_senders_texts_between_workers(app, db, member, restore_limiter):
+def test_redis_counts_a_senders_texts_between_workers(db, member, worker):
     import redis
 
     uri = "redis://127.0.0.1:6379/15"
@@ -213,7 +218,7 @@ def test_redis_counts_a_senders_texts_between_workers(app, db, member, restore_l
             "TWILIO_AUTH_TOKEN": TOKEN,
             "WEBHOOK_RATE_LIMIT": "2 per minute",
         }
-        one, two = _worker(app, **config), _worker(app, **config)
+        one, two = worker(**config), worker(**config)
         answered = ["<Message>" in reply(sms(w.test_client(), "hi")) for w in (one, two, one)]
         assert answered == [True, True, False]
     finally:
