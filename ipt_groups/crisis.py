@@ -142,10 +142,14 @@ class CrisisMatch:
 
 def normalise(text: str) -> str:
     """The form text and phrases are compared in (see the module docstring)."""
-    # Apostrophes go before NFKC too: it turns an acute accent used as one into a space and a mark.
-    text = unicodedata.normalize("NFKC", _APOSTROPHES.sub("", text or "")).casefold()
-    text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
-    text = _NOT_WORD.sub(" ", _APOSTROPHES.sub("", text))
+    text = _APOSTROPHES.sub("", text or "")
+    if text.isascii():  # most texts: NFKC and accents change nothing (the webhook's hot path)
+        text = text.lower()
+    else:  # apostrophes went first too: NFKC makes an acute accent used as one a space and a mark
+        text = unicodedata.normalize("NFKC", text).casefold()
+        text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+        text = _APOSTROPHES.sub("", text)
+    text = _NOT_WORD.sub(" ", text)
     return _REPEATS.sub(r"\1", text).strip()
 
 
@@ -179,16 +183,21 @@ def detect_crisis(
     """The first phrase of crisis found in `text`, trying `language`'s list first and then every
     other list (English first); None when there is none."""
     lists = BUILT_IN_PHRASES if lists is None else lists
-    for lang in _order(lists, language):
-        if phrase := find_phrase(text, lists[lang]):
+    form = normalise(text)
+    for lang in _order(lists, language) if form else ():
+        if phrase := _find(form, lists[lang]):
             return CrisisMatch(phrase, lang)
     return None
 
 
 def find_phrase(text: str, phrases: tuple[str, ...]) -> str | None:
     """The phrase of `phrases` found in `text` as whole words, compared in normalised form."""
+    return _find(normalise(text), phrases)
+
+
+def _find(form: str, phrases: tuple[str, ...]) -> str | None:
     pattern, originals = _compiled(phrases)
-    found = pattern.search(normalise(text)) if pattern else None
+    found = pattern.search(form) if pattern else None
     return originals[found.group(1)] if found else None
 
 
