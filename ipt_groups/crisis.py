@@ -1,4 +1,5 @@
-"""Words of crisis, per language, and the crisis-line text (pure functions, no I/O).
+"""Words of crisis per language, the crisis-line text, and the words that answer PHQ-9 item 9 with
+yes (pure functions, no I/O).
 
 Every inbound SMS is read against every language's list, the sender's own language first (a Spanish
 speaker registered as `en`, a stranger, a member who switches language mid-sentence). Text and phrases
@@ -116,6 +117,43 @@ BUILT_IN_PHRASES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# Words that plainly answer item 9 with "yes, at least sometimes" (English and Spanish). They alert at
+# once instead of after a re-prompt: the member has said the thoughts are there, and a member who says
+# so and then stops replying must not wait for the check-in to expire before a human hears of it.
+YES_WORDS = (
+    "yes",
+    "yeah",
+    "yea",
+    "yep",
+    "yup",
+    "sometimes",
+    "some days",
+    "often",
+    "always",
+    "all the time",
+    "every day",
+    "everyday",
+    "daily",
+    "a lot",
+    "most days",
+    "occasionally",
+    "a little",
+    "a bit",
+    "kind of",
+    "kinda",
+    "sort of",
+    "sí",
+    "a veces",
+    "aveces",
+    "algunas veces",
+    "de vez en cuando",
+    "siempre",
+    "casi siempre",
+    "seguido",
+    "mucho",
+    "todos los días",
+)
+
 # The crisis-line text by language. Only the crisis line lives here (a later issue moves every
 # member-facing text into per-language catalogues): the programme's own texts (CRISIS_LINE_TEXT and
 # CRISIS_LINE_TEXT_<LANG>) win over these defaults, which name the US 988 line.
@@ -193,6 +231,11 @@ def detect_crisis(
 def find_phrase(text: str, phrases: tuple[str, ...]) -> str | None:
     """The phrase of `phrases` found in `text` as whole words, compared in normalised form."""
     return _find(normalise(text), phrases)
+
+
+def reads_as_yes(text: str) -> bool:
+    """Whether an answer to PHQ-9 item 9 plainly means yes, at least sometimes (YES_WORDS)."""
+    return find_phrase(text, YES_WORDS) is not None
 
 
 def _find(form: str, phrases: tuple[str, ...]) -> str | None:

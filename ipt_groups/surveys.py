@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from ipt_groups.crisis import find_phrase
+from ipt_groups.crisis import reads_as_yes
 from ipt_groups.replies import (  # noqa: F401 - re-exported for callers of the survey core
     Inbound,
     classify,
@@ -40,42 +40,6 @@ MOOD_ITEM = "How has your mood been this week?"
 
 SAFETY_ITEM = 9  # PHQ-9 item 9: any answer above 0 needs same-day human follow-up
 SAFETY, ITEM9_UNKNOWN = "safety", "item9_unknown"  # events the caller turns into safety alerts
-# Words that plainly answer item 9 with "yes, at least sometimes" (English and Spanish). They alert at
-# once instead of after a re-prompt: the member has said the thoughts are there, and a member who says
-# so and then stops replying must not wait for the check-in to expire before a human hears of it.
-YES_WORDS = (
-    "yes",
-    "yeah",
-    "yea",
-    "yep",
-    "yup",
-    "sometimes",
-    "some days",
-    "often",
-    "always",
-    "all the time",
-    "every day",
-    "everyday",
-    "daily",
-    "a lot",
-    "most days",
-    "occasionally",
-    "a little",
-    "a bit",
-    "kind of",
-    "kinda",
-    "sort of",
-    "sí",
-    "a veces",
-    "aveces",
-    "algunas veces",
-    "de vez en cuando",
-    "siempre",
-    "casi siempre",
-    "seguido",
-    "mucho",
-    "todos los días",
-)
 PHQ2_POSITIVE_AT = 3
 PHQ9_BANDS = ((20, "severe"), (15, "moderately severe"), (10, "moderate"), (5, "mild"), (0, "minimal"))
 
@@ -306,7 +270,7 @@ def answer(conv: Conversation, text: str, now: datetime) -> Step:
     member is never stuck. At or after expires_at nothing is recorded: the conversation expires.
     Events: ("safety", {"item": 9, "value": v}) when PHQ-9 item 9 > 0 (the caller alerts a human and
     sends the crisis line), ("completed", Score) and ("expired", Score); a Score with a None answer is
-    incomplete. Item 9 is read for safety first: words that mean yes (YES_WORDS) are a "safety" event
+    incomplete. Item 9 is read for safety first: words that mean yes (crisis.YES_WORDS) are a "safety" event
     with value None at once (then the number is asked for once); a second unreadable answer, or a
     close after one, is ("item9_unknown", ...): a human reviews it, and the check-in stays incomplete.
     A reply to the item-9 prompt that arrives after expires_at still counts for safety.
@@ -340,11 +304,6 @@ def _unreadable_item9(conv: Conversation, inst: Instrument, text: str) -> Step:
     events = events or ((ITEM9_UNKNOWN, {"item": SAFETY_ITEM, "reason": "two unreadable answers"}),)
     step = _record(conv, inst, None)
     return replace(step, events=events + step.events)
-
-
-def reads_as_yes(text: str) -> bool:
-    """Whether a reply plainly means yes, at least sometimes (YES_WORDS as whole words)."""
-    return find_phrase(text, YES_WORDS) is not None
 
 
 def at_safety_item(conv: Conversation) -> bool:
