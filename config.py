@@ -48,6 +48,7 @@ class Config:
         "HELP_TEXT", "Reply STOP to stop messages. For questions, call your group coordinator."
     )
     ONCALL_PHONE = os.environ.get("ONCALL_PHONE", "")
+    ESCALATE_AFTER_MINUTES = _env_int("ESCALATE_AFTER_MINUTES", 30)  # an open safety alert re-notifies
     QUIET_HOURS = os.environ.get("QUIET_HOURS", "21:00-08:00")
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
     TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")

@@ -60,6 +60,7 @@ ROUTES = [
     ("POST", "/api/v1/cycle-templates", COORDINATOR),
     ("GET", "/api/v1/messages", COORDINATOR),
     ("GET", "/api/v1/alerts", OWN),
+    ("GET", "/api/v1/alerts/{alert_id}", OWN),
     ("POST", "/api/v1/alerts/{alert_id}/ack", OWN),
     ("GET", "/api/v1/checkins", OWN),
     ("GET", "/api/v1/members/{member_id}/scores", OWN),
