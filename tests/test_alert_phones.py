@@ -106,3 +106,13 @@ def test_no_other_facilitator_route_shows_a_members_phone(client, ids, facilitat
             if phone in r.get_data(as_text=True):
                 showing.add(path)
     assert showing == {"/api/v1/alerts", "/api/v1/alerts/{alert_id}"}
+
+
+def test_reveal_shows_nothing_to_a_facilitator_of_another_group_even_when_asked(two_groups):
+    from ipt_groups.alerts import reveal_phones
+    from ipt_groups.auth import Principal
+    from ipt_groups.models import Alert
+
+    alert = _db.session.get(Alert, two_groups["alert"])
+    reveal_phones([alert], Principal("facilitator", "B", two_groups["b"]), "test", NOW)
+    assert getattr(alert, "revealed_phone", None) is None and _reads() == []

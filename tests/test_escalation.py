@@ -235,3 +235,33 @@ def test_escalation_uses_the_configured_interval(app, member, monkeypatch):
     monkeypatch.setitem(app.config, "ESCALATE_AFTER_MINUTES", 10)
     alert = _raise(member, now=NOW)
     assert _alert(alert.id).next_escalation_at == NOW + timedelta(minutes=10)
+
+
+def test_an_escalation_goes_out_before_a_backlog_of_reminders(member, coordinators):
+    from tests.test_dispatch import _plan
+
+    noon_chicago = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
+    _raise(member, now=noon_chicago)
+    sender = RecordingSender()
+    _tick(sender, noon_chicago)
+    later = noon_chicago + timedelta(minutes=30)
+    _plan(member, 20, due=later - timedelta(minutes=1))  # due before the escalation, outside quiet hours
+    before = len(sender.sent)
+    _tick(sender, later)
+    assert len(sender.sent) == before + 22
+    assert sorted(m.to for m in sender.sent[before : before + 2]) == sorted([ONCALL, COORDINATOR])
+
+
+def test_a_coordinator_made_inactive_before_the_send_is_not_texted(member, coordinators):
+    _raise(member)
+    sender = RecordingSender()
+    _tick(sender, T0)
+    later = T0 + timedelta(minutes=30)
+    from ipt_groups.escalation import escalate_due
+
+    escalate_due(later)
+    _db.session.get(Coordinator, coordinators[0].id).active = False
+    _db.session.commit()
+    assert _tick(sender, later) == [ONCALL]
+    held = Message.query.filter_by(coordinator_id=coordinators[0].id).one()
+    assert (held.state, held.reason) == ("suppressed", "the coordinator is no longer active")
