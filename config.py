@@ -58,6 +58,7 @@ class Config:
         "HELP_TEXT", "Reply STOP to stop messages. For questions, call your group coordinator."
     )
     ONCALL_PHONE = os.environ.get("ONCALL_PHONE", "")
+    ESCALATE_AFTER_MINUTES = _env_int("ESCALATE_AFTER_MINUTES", 30)  # an open safety alert re-notifies
     QUIET_HOURS = os.environ.get("QUIET_HOURS", "21:00-08:00")
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
     SMS_DRILL = os.environ.get("SMS_DRILL", "0") == "1"  # production rehearsal: console SMS allowed

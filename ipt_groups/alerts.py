@@ -1,28 +1,34 @@
-"""Alerts a person must see: safety signals reach the facilitator and the on-call number at once,
-with a record of who was told and when; outreach tasks; acknowledgement is audited."""
+"""Alerts a person must see: safety signals reach a human at once and escalate until acknowledged,
+with a record of who was told, when, and whether it arrived; outreach tasks; acknowledgement is
+audited; the phone an alert is about is shown to those who must call it, and each read recorded."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import Select, select
 
+from ipt_groups.access_log import record_read
 from ipt_groups.audit import audited_update
-from ipt_groups.errors import Conflict
+from ipt_groups.auth import Principal
+from ipt_groups.errors import Conflict, NotFound
+from ipt_groups.escalation import SAFETY_TEXT, STRANGER_SAFETY_TEXT, escalation_interval, notify_round
 from ipt_groups.extensions import db
-from ipt_groups.messaging.outbox import plan_once
-from ipt_groups.models import Alert, Enrolment, Group, Member
-from ipt_groups.roster import get_or_404
+from ipt_groups.messaging.outbox import cancel_pending
+from ipt_groups.models import Alert, Enrolment, Group, Member, Message
 
-SAFETY_TEXT = (
-    "URGENT from {programme}: member {member_id} ({first_name}) of {group} needs same-day follow-up "
-    "(alert {alert_id}). Please call them and record it in the system."
-)
-STRANGER_SAFETY_TEXT = (
-    "URGENT from {programme}: {phone}, a number not in the programme, texted words of crisis "
-    "(alert {alert_id}). Please call them and record it in the system."
-)
+# The texts live with the escalation that sends them; named here too, where callers look for them.
+__all__ = [
+    "SAFETY_TEXT",
+    "STRANGER_SAFETY_TEXT",
+    "acknowledge",
+    "current_group",
+    "list_alerts",
+    "may_call",
+    "raise_once",
+    "raise_safety_alert",
+    "reveal_phones",
+]
 
 
 def current_group(member_id: int) -> Group | None:
@@ -34,8 +40,9 @@ def current_group(member_id: int) -> Group | None:
 def raise_safety_alert(
     member: Member | None, source: str, detail: dict, now: datetime, session_id=None, from_phone=None
 ) -> Alert:
-    """Record a safety alert and text the facilitator and the on-call number straight away. A sender
-    who is not a member (`member` None) is named by `from_phone`."""
+    """Record a safety alert and text its first round at once (escalation.py says who); it escalates
+    every ESCALATE_AFTER_MINUTES until acknowledged. A sender who is not a member (`member` None) is
+    named by `from_phone`."""
     group = current_group(member.id) if member is not None else None
     if member is None:
         detail = {**detail, "from_phone": from_phone}
@@ -47,49 +54,13 @@ def raise_safety_alert(
         detail={"source": source, **detail},
         created_at=now,
         notified=[],
+        escalation_level=0,
+        next_escalation_at=now + escalation_interval(),
     )
     db.session.add(alert)
     db.session.flush()
-    recipients = []
-    if group is not None:
-        recipients.append(("facilitator", {"facilitator_id": group.facilitator_id}))
-    if current_app.config.get("ONCALL_PHONE"):
-        recipients.append(("oncall", {"to_phone": current_app.config["ONCALL_PHONE"]}))
-    text = _safety_text(alert, member, group)
-    for name, who in recipients:
-        message = plan_once(
-            {
-                "dedupe_key": f"alert{alert.id}:{name}",
-                "kind": "safety_alert",
-                "due_at": now,
-                "group_id": alert.group_id,
-                "context": {"body": text},
-                **who,
-            }
-        )
-        alert.notified = [
-            *alert.notified,
-            {"to": name, "message_id": message.id, "planned_at": now.isoformat()},
-        ]
-    if not recipients:
-        alert.detail = {**alert.detail, "warning": "no facilitator or on-call number to text; see this alert"}
+    notify_round(alert, now)
     return alert
-
-
-def _safety_text(alert: Alert, member: Member | None, group: Group | None) -> str:
-    if member is None:
-        return STRANGER_SAFETY_TEXT.format(
-            programme=current_app.config["PROGRAMME_NAME"],
-            phone=alert.detail.get("from_phone"),
-            alert_id=alert.id,
-        )
-    return SAFETY_TEXT.format(
-        programme=current_app.config["PROGRAMME_NAME"],
-        member_id=member.id,
-        first_name=member.name.split(" ")[0],
-        group=group.name if group else "no group",
-        alert_id=alert.id,
-    )
 
 
 def raise_once(kind: str, key: str, now: datetime, **fields) -> Alert | None:
@@ -116,11 +87,43 @@ def list_alerts(filters: dict, facilitator_id: int | None) -> Select:
 
 
 def acknowledge(alert_id: int, note: str | None, actor: str, now: datetime) -> Alert:
-    """A person has seen the alert and acted; who and when are kept."""
-    alert = get_or_404(Alert, alert_id)
+    """A person has seen the alert and acted; who and when are kept. The escalation stops, and its
+    safety texts not yet sent are cancelled."""
+    alert = db.session.get(Alert, alert_id, with_for_update=True, populate_existing=True)
+    if alert is None:
+        raise NotFound(f"no alert {alert_id}")
     if alert.acknowledged_at is not None:
         raise Conflict("already acknowledged", {"id": [f"acknowledged by {alert.acknowledged_by}"]})
-    changes = {"acknowledged_at": now, "acknowledged_by": actor}
+    changes = {"acknowledged_at": now, "acknowledged_by": actor, "next_escalation_at": None}
     if note:
         changes["detail"] = {**alert.detail, "ack_note": note}
-    return audited_update(actor, "alert.ack", alert, changes)
+    audited_update(actor, "alert.ack", alert, changes)
+    cancel_pending(Message.alert_id == alert.id, reason="the alert was acknowledged", include_safety=True)
+    return alert
+
+
+def may_call(alert: Alert, who: Principal) -> bool:
+    """Coordinators, and the facilitator of the alert's group, may see the phone it is about."""
+    if who.is_coordinator:
+        return True
+    group = db.session.get(Group, alert.group_id) if alert.group_id is not None else None
+    return group is not None and who.facilitator_id is not None and group.facilitator_id == who.facilitator_id
+
+
+def reveal_phones(alerts: list[Alert], who: Principal, via: str, now: datetime) -> list[Alert]:
+    """Put on each alert (`revealed_phone`) the phone it is about, for those who must call it, and
+    record every such read (one entry per member, or per stranger's alerts, per request)."""
+    shown = [
+        a for a in alerts if (a.member_id is not None or a.detail.get("from_phone")) and may_call(a, who)
+    ]
+    ids = {a.member_id for a in shown if a.member_id is not None}
+    members = {m.id: m for m in db.session.scalars(select(Member).where(Member.id.in_(ids)))} if ids else {}
+    reads: dict[int | None, list[int]] = {}
+    for alert in shown:
+        member = members.get(alert.member_id)
+        alert.revealed_phone = member.phone if member is not None else alert.detail.get("from_phone")
+        reads.setdefault(alert.member_id, []).append(alert.id)
+    for member_id, alert_ids in reads.items():
+        what = "member_phone" if member_id is not None else "sender_phone"
+        record_read(who.actor, what, via, now, members.get(member_id), {"alert_ids": alert_ids})
+    return alerts

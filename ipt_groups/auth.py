@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ipt_groups.audit import record_change, snapshot
 from ipt_groups.errors import InvalidInput, NotFound
 from ipt_groups.extensions import db
-from ipt_groups.models import ApiToken, Facilitator
+from ipt_groups.models import ApiToken, Coordinator, Facilitator
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class Principal:
     name: str
     facilitator_id: int | None = None
     token_id: int | None = None
+    coordinator_id: int | None = None  # the person a coordinator token names, if it names one
 
     @property
     def actor(self) -> str:
@@ -37,22 +38,41 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(role: str, name: str, facilitator_id: int | None, actor: str) -> tuple[ApiToken, str]:
-    """Issue a token; the plaintext is returned once and never stored."""
+def create_token(
+    role: str, name: str, facilitator_id: int | None, actor: str, coordinator_id: int | None = None
+) -> tuple[ApiToken, str]:
+    """Issue a token; the plaintext is returned once and never stored. A coordinator token may name
+    the coordinator (a person record) it belongs to."""
+    _check_holder(role, facilitator_id, coordinator_id)
+    plaintext = "ipt_" + secrets.token_urlsafe(32)
+    row = ApiToken(
+        role=role,
+        name=name,
+        facilitator_id=facilitator_id,
+        coordinator_id=coordinator_id,
+        token_hash=_hash(plaintext),
+    )
+    db.session.add(row)
+    db.session.flush()
+    record_change(actor, "token.create", row, None, _public(row))
+    return row, plaintext
+
+
+def _check_holder(role: str, facilitator_id: int | None, coordinator_id: int | None) -> None:
     if role == "facilitator" and (
         facilitator_id is None or db.session.get(Facilitator, facilitator_id) is None
     ):
         raise InvalidInput(
             "a facilitator token names an existing facilitator", {"facilitator": ["not found"]}
         )
+    if role == "facilitator" and coordinator_id is not None:
+        raise InvalidInput("a facilitator token names no coordinator", {"coordinator": ["not allowed"]})
     if role == "coordinator" and facilitator_id is not None:
         raise InvalidInput("a coordinator token names no facilitator", {"facilitator": ["not allowed"]})
-    plaintext = "ipt_" + secrets.token_urlsafe(32)
-    row = ApiToken(role=role, name=name, facilitator_id=facilitator_id, token_hash=_hash(plaintext))
-    db.session.add(row)
-    db.session.flush()
-    record_change(actor, "token.create", row, None, _public(row))
-    return row, plaintext
+    if coordinator_id is not None and db.session.get(Coordinator, coordinator_id) is None:
+        raise InvalidInput(
+            "a coordinator token names an existing coordinator", {"coordinator": ["not found"]}
+        )
 
 
 def revoke_token(token_id: int, actor: str, now: datetime) -> ApiToken:
@@ -65,6 +85,15 @@ def revoke_token(token_id: int, actor: str, now: datetime) -> ApiToken:
     db.session.flush()
     record_change(actor, "token.revoke", row, before, _public(row))
     return row
+
+
+def delete_tokens(where, actor: str) -> None:
+    """Delete the tokens matching `where` (their holder is being removed), each audited, and flush
+    so the deletes reach the database before the holder's own."""
+    for token in db.session.scalars(select(ApiToken).where(where)):
+        record_change(actor, "token.delete", token, {"id": token.id, "name": token.name}, None)
+        db.session.delete(token)
+    db.session.flush()  # no relationship tells the unit of work about the tokens' foreign key
 
 
 def _public(row: ApiToken) -> dict:
@@ -81,4 +110,4 @@ def authenticate(header: str | None) -> Principal | None:
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(token.strip())))
     if row is None or row.revoked_at is not None:
         return None
-    return Principal(row.role, row.name, row.facilitator_id, row.id)
+    return Principal(row.role, row.name, row.facilitator_id, row.id, row.coordinator_id)

@@ -38,10 +38,11 @@ def _fail(exc: DomainError) -> None:
 @click.option("--role", type=click.Choice(["coordinator", "facilitator"]), required=True)
 @click.option("--name", required=True, help="Who the token is for.")
 @click.option("--facilitator", "facilitator_id", type=int, help="The facilitator a facilitator token names.")
-def create_token(role: str, name: str, facilitator_id: int | None) -> None:
+@click.option("--coordinator", "coordinator_id", type=int, help="The coordinator a coordinator token names.")
+def create_token(role: str, name: str, facilitator_id: int | None, coordinator_id: int | None) -> None:
     """Issue an API token and print it once (it is stored hashed)."""
     try:
-        row, plaintext = auth.create_token(role, name, facilitator_id, cli_actor())
+        row, plaintext = auth.create_token(role, name, facilitator_id, cli_actor(), coordinator_id)
     except DomainError as exc:
         _fail(exc)
     db.session.commit()
@@ -67,7 +68,72 @@ def list_tokens() -> None:
     for row in db.session.scalars(select(ApiToken).order_by(ApiToken.id)):
         state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
         who = f" facilitator {row.facilitator_id}" if row.facilitator_id else ""
+        who += f" coordinator {row.coordinator_id}" if row.coordinator_id else ""
         click.echo(f"{row.id}\t{row.role}{who}\t{row.name}\t{state}")
+
+
+def _coordinator_fields(partial: bool, **given) -> dict:
+    """The options given, checked by the API's schema (phones, languages and timezones alike)."""
+    from marshmallow import ValidationError
+
+    from ipt_groups.schemas.coordinator import CoordinatorArgs
+
+    try:
+        return CoordinatorArgs(partial=partial).load({k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(f"--{k}: {' '.join(map(str, v))}" for k, v in exc.messages.items())
+        raise click.ClickException(problems) from exc
+
+
+@ipt.command("add-coordinator")
+@click.option("--name", required=True)
+@click.option("--phone", help="Texted about alerts nobody else can take and unacknowledged ones.")
+@click.option("--language", default="en", show_default=True)
+@click.option("--timezone", required=True, help="An IANA timezone such as America/Chicago.")
+def add_coordinator(**options) -> None:
+    """Add a coordinator (a person; link a token to them with create-token --coordinator)."""
+    from ipt_groups.coordinators import create_coordinator
+
+    try:
+        person = create_coordinator(_coordinator_fields(False, **options), cli_actor(), _now())
+    except DomainError as exc:
+        _fail(exc)
+    db.session.commit()
+    click.echo(f"coordinator {person.id} ({person.name}) added")
+
+
+@ipt.command("update-coordinator")
+@click.argument("coordinator_id", type=int)
+@click.option("--name")
+@click.option("--phone")
+@click.option("--language")
+@click.option("--timezone")
+@click.option("--active/--inactive", default=None, help="Inactive coordinators get no alert texts.")
+def update_coordinator(coordinator_id: int, **options) -> None:
+    """Change a coordinator's name, phone, language, timezone or whether they are active."""
+    from ipt_groups.coordinators import update_coordinator as update
+    from ipt_groups.models import Coordinator
+    from ipt_groups.roster import get_or_404
+
+    try:
+        update(get_or_404(Coordinator, coordinator_id), _coordinator_fields(True, **options), cli_actor())
+    except DomainError as exc:
+        _fail(exc)
+    db.session.commit()
+    click.echo(f"coordinator {coordinator_id} updated")
+
+
+@ipt.command("list-coordinators")
+def list_coordinators() -> None:
+    """List coordinators: id, name, phone (masked), language, timezone, active."""
+    from ipt_groups.messaging.base import mask_phone
+    from ipt_groups.models import Coordinator
+
+    for c in db.session.scalars(select(Coordinator).order_by(Coordinator.id)):
+        state = "active" if c.active else "inactive"
+        click.echo(
+            f"{c.id}\t{c.name}\t{mask_phone(c.phone) or 'no phone'}\t{c.language}\t{c.timezone}\t{state}"
+        )
 
 
 @ipt.command("load-demo")

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 
 from ipt_groups.audit import audited_update, record_change, snapshot
+from ipt_groups.auth import delete_tokens
 from ipt_groups.errors import Conflict, InvalidInput, NotFound
 from ipt_groups.extensions import db
 from ipt_groups.models import ApiToken, Enrolment, Facilitator, Group, Member
@@ -22,7 +23,8 @@ def get_or_404(model, entity_id: int):
     return row
 
 
-def _ensure_unique(model, field: str, value, own_id: int | None = None) -> None:
+def ensure_unique(model, field: str, value, own_id: int | None = None) -> None:
+    """409 naming the field when another row already holds this value."""
     other = db.session.scalar(select(model.id).where(getattr(model, field) == value))
     if other is not None and other != own_id:
         kind = model.__tablename__[:-1]
@@ -31,7 +33,7 @@ def _ensure_unique(model, field: str, value, own_id: int | None = None) -> None:
 
 def create_member(data: dict, actor: str, now: datetime) -> Member:
     """Put a new member on the waitlist."""
-    _ensure_unique(Member, "phone", data["phone"])
+    ensure_unique(Member, "phone", data["phone"])
     member = Member(**data)
     member.waitlisted_at = data.get("waitlisted_at") or now
     member.sms_consent_at = now if member.sms_consent else None
@@ -62,7 +64,7 @@ def update_member(member_id: int, changes: dict, actor: str, now: datetime) -> M
     """Change a member; consent changes are stamped, and leaving the programme ends the enrolment."""
     member = get_or_404(Member, member_id)
     if "phone" in changes:
-        _ensure_unique(Member, "phone", changes["phone"], member.id)
+        ensure_unique(Member, "phone", changes["phone"], member.id)
     if "sms_consent" in changes and changes["sms_consent"] != member.sms_consent:
         changes["sms_consent_at"] = now
     _apply_status(member, changes.get("status"), now)
@@ -98,8 +100,8 @@ def delete_member(member_id: int, actor: str) -> None:
 
 def create_facilitator(data: dict, actor: str, now: datetime) -> Facilitator:
     """Add a facilitator to the roster."""
-    _ensure_unique(Facilitator, "phone", data["phone"])
-    _ensure_unique(Facilitator, "email", data["email"])
+    ensure_unique(Facilitator, "phone", data["phone"])
+    ensure_unique(Facilitator, "email", data["email"])
     facilitator = Facilitator(**data, created_at=now, updated_at=now)
     db.session.add(facilitator)
     db.session.flush()
@@ -112,7 +114,7 @@ def update_facilitator(facilitator_id: int, changes: dict, actor: str) -> Facili
     facilitator = get_or_404(Facilitator, facilitator_id)
     for field in ("phone", "email"):
         if field in changes:
-            _ensure_unique(Facilitator, field, changes[field], facilitator.id)
+            ensure_unique(Facilitator, field, changes[field], facilitator.id)
     _check_still_leads(facilitator, changes)
     return audited_update(actor, "facilitator.update", facilitator, changes)
 
@@ -146,10 +148,7 @@ def delete_facilitator(facilitator_id: int, actor: str) -> None:
     facilitator = get_or_404(Facilitator, facilitator_id)
     if db.session.scalar(select(func.count()).where(Group.facilitator_id == facilitator_id)):
         raise Conflict("facilitator leads groups", {"id": ["reassign their groups before removing them"]})
-    for token in db.session.scalars(select(ApiToken).where(ApiToken.facilitator_id == facilitator_id)):
-        record_change(actor, "token.delete", token, {"id": token.id, "name": token.name}, None)
-        db.session.delete(token)
-    db.session.flush()  # the tokens go first: no relationship tells the unit of work about their foreign key
+    delete_tokens(ApiToken.facilitator_id == facilitator_id, actor)
     record_change(actor, "facilitator.delete", facilitator, snapshot(facilitator), None)
     db.session.delete(facilitator)
     db.session.flush()

@@ -1,7 +1,10 @@
 """The scheduler process: APScheduler only ticks. It runs in one process of its own
-(`flask ipt scheduler`), holds a singleton lock, and each tick hands due outbox rows to the SMS
-adapter. A second scheduler started by mistake cannot take the lock; even if it could, the atomic
-claim would keep it from sending a row twice."""
+(`flask ipt scheduler`), holds a singleton lock, and each tick escalates unacknowledged safety
+alerts and hands due outbox rows to the SMS adapter, safety texts first. On PostgreSQL a listener
+thread wakes it as soon as a safety text is committed, for a safety-only dispatch that never
+overlaps a tick (during a tick, it is served between two sends). A second scheduler started by
+mistake cannot take the lock; even if it could, the atomic claim would keep it from sending a row
+twice."""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ import logging
 import os
 import signal
 import socket
+import threading
+from collections.abc import Callable
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 
@@ -18,11 +23,13 @@ from flask import Flask, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from ipt_groups.escalation import escalate_due
 from ipt_groups.extensions import db
 from ipt_groups.messaging import make_sender
-from ipt_groups.messaging.dispatch import DispatchSettings, run_tick
-from ipt_groups.messaging.outbox import recover_interrupted, release_own_claims
+from ipt_groups.messaging.dispatch import Between, DispatchSettings, run_safety, run_tick
+from ipt_groups.messaging.outbox import TickStats, recover_interrupted, release_own_claims
 from ipt_groups.messaging.pacing import make_pacer
+from ipt_groups.messaging.wakeup import SafetyListener
 from ipt_groups.programme import message_texts
 from ipt_groups.scheduling import quiet_hours
 
@@ -147,7 +154,13 @@ def dispatch_settings(worker: str) -> DispatchSettings:
 
 
 def tick(
-    app: Flask, sender, pacer, worker: str, now: datetime | None = None, lock: SchedulerLock | None = None
+    app: Flask,
+    sender,
+    pacer,
+    worker: str,
+    now: datetime | None = None,
+    lock: SchedulerLock | None = None,
+    between: Between | None = None,
 ):
     """One tick inside an app context; errors are logged and the next tick tries again. With `lock`,
     the tick first makes sure this process still holds the scheduler lock."""
@@ -162,7 +175,7 @@ def tick(
             # Ticks of one process never overlap, so rows still claimed by this worker were left by a
             # tick that failed midway (e.g. PostgreSQL restarted); without this they wait for a restart.
             release_own_claims(worker)
-            stats = run_tick(sender, now or datetime.now(UTC), dispatch_settings(worker), pacer)
+            stats = _dispatch(sender, pacer, worker, now or datetime.now(UTC), between)
         except Exception:
             db.session.rollback()
             log.exception("dispatcher tick failed; the next tick will try again")
@@ -174,20 +187,87 @@ def tick(
         return stats
 
 
+def _dispatch(sender, pacer, worker: str, now: datetime, between: Between | None) -> TickStats:
+    """Escalate what is due, send everything due, then escalate at once what a safety text refused
+    for good in this tick brought forward, and send that round too."""
+    escalate_due(now)
+    db.session.commit()
+    settings = dispatch_settings(worker)
+    stats = run_tick(sender, now, settings, pacer, between)
+    if escalate_due(now):
+        db.session.commit()
+        stats.add(run_safety(sender, now, settings, pacer))
+    return stats
+
+
+def safety_run(sender, pacer, worker: str, now: datetime) -> TickStats:
+    """The safety lane alone, inside an app context: escalations due and safety texts due."""
+    escalate_due(now)
+    db.session.commit()
+    return run_safety(sender, now, dispatch_settings(worker), pacer)
+
+
+class Dispatcher:
+    """One scheduler process's sending: its ticks, and the safety runs a wake-up asks for. One lock
+    keeps them from overlapping (a tick settles its worker's leftover claims, which must not be a
+    safety run's in flight); a wake-up during a tick is served inside it, between two sends."""
+
+    def __init__(self, app: Flask, sender, pacer, worker: str, clock: Callable[[], datetime] | None = None):
+        self.app, self.sender, self.pacer, self.worker = app, sender, pacer, worker
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.lock, self.serving, self.woken = threading.Lock(), threading.Lock(), threading.Event()
+
+    def tick(self, now: datetime | None = None, lock: SchedulerLock | None = None):
+        """One tick (see `tick`), serving wake-ups between its sends."""
+        with self.lock:
+            return tick(self.app, self.sender, self.pacer, self.worker, now, lock, self._between)
+
+    def wake(self, payload: str | None = None) -> None:
+        """A safety text was committed (`payload`: its id, or what asked): send it now, or let the
+        running tick send it between two sends (and then find nothing left to do here)."""
+        self.woken.set()
+        with self.lock:
+            self._serve()
+
+    def _between(self) -> None:
+        # Called by every sending thread of a tick: one serves, the others carry on.
+        if self.woken.is_set() and self.serving.acquire(blocking=False):
+            try:
+                self._serve()
+            finally:
+                self.serving.release()
+
+    def _serve(self) -> None:
+        if not self.woken.is_set():
+            return
+        self.woken.clear()
+        with self.app.app_context():
+            try:
+                stats = safety_run(self.sender, self.pacer, self.worker, self.clock())
+                log.info("safety wake-up: %s claimed, %s", stats.claimed, stats.by_outcome)
+            except Exception:
+                db.session.rollback()
+                log.exception("safety dispatch failed; the next tick will try again")
+            finally:
+                db.session.remove()
+
+
 def run_scheduler(app: Flask) -> None:
-    """Block, ticking every SCHEDULER_TICK_SECONDS, until interrupted."""
+    """Block, ticking every SCHEDULER_TICK_SECONDS (and, on PostgreSQL, dispatching safety texts as
+    soon as they are committed), until interrupted."""
     worker = worker_id()
     with singleton_lock(app) as lock:
         with app.app_context():
             requeued, unknown = recover_interrupted(datetime.now(UTC), worker)
             log.info("scheduler %s started; recovered %s requeued, %s unknown", worker, requeued, unknown)
-            sender, pacer = make_sender(app.config), make_pacer(app.config)
+            dispatcher = Dispatcher(app, make_sender(app.config), make_pacer(app.config), worker)
+            listener = _listener(dispatcher)
         scheduler = BlockingScheduler(timezone=UTC)
         lost = []
 
         def job() -> None:
             try:
-                tick(app, sender, pacer, worker, lock=lock)
+                dispatcher.tick(lock=lock)
             except AlreadyRunning as exc:
                 log.error("another scheduler holds the lock now; this one stops")
                 lost.append(exc)
@@ -204,8 +284,22 @@ def run_scheduler(app: Flask) -> None:
         )
         # SIGTERM (a supervisor, or `make run` on Ctrl-C) stops the loop between ticks, like Ctrl-C.
         signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
-        with suppress(KeyboardInterrupt, SystemExit):
-            scheduler.start()
+        try:
+            with suppress(KeyboardInterrupt, SystemExit):
+                scheduler.start()
+        finally:
+            if listener is not None:
+                listener.stop()
+                listener.join(timeout=5)
         log.info("scheduler stopped")
         if lost:
             raise lost[0]
+
+
+def _listener(dispatcher: Dispatcher) -> SafetyListener | None:
+    """On PostgreSQL, a thread that wakes the dispatcher for every safety text committed."""
+    if db.engine.dialect.name != "postgresql":
+        return None  # SQLite: the tick is the mechanism
+    listener = SafetyListener(db.engine.url, dispatcher.wake)
+    listener.start()
+    return listener

@@ -12,6 +12,7 @@ from ipt_groups.groups import create_group, enrol_member
 from ipt_groups.models import (
     Alert,
     AuditEntry,
+    Coordinator,
     Enrolment,
     Facilitator,
     Group,
@@ -35,6 +36,11 @@ ROUTES = [
     ("PATCH", "/api/v1/members/{member_id}", COORDINATOR),
     ("DELETE", "/api/v1/members/{member_id}", COORDINATOR),
     ("POST", "/api/v1/members/import", COORDINATOR),
+    ("GET", "/api/v1/coordinators", COORDINATOR),
+    ("POST", "/api/v1/coordinators", COORDINATOR),
+    ("GET", "/api/v1/coordinators/{coordinator_id}", COORDINATOR),
+    ("PATCH", "/api/v1/coordinators/{coordinator_id}", COORDINATOR),
+    ("DELETE", "/api/v1/coordinators/{coordinator_id}", COORDINATOR),
     ("GET", "/api/v1/facilitators", COORDINATOR),
     ("POST", "/api/v1/facilitators", COORDINATOR),
     ("GET", "/api/v1/facilitators/{facilitator_id}", COORDINATOR),
@@ -54,6 +60,7 @@ ROUTES = [
     ("POST", "/api/v1/cycle-templates", COORDINATOR),
     ("GET", "/api/v1/messages", COORDINATOR),
     ("GET", "/api/v1/alerts", OWN),
+    ("GET", "/api/v1/alerts/{alert_id}", OWN),
     ("POST", "/api/v1/alerts/{alert_id}/ack", OWN),
     ("GET", "/api/v1/checkins", OWN),
     ("GET", "/api/v1/members/{member_id}/scores", OWN),
@@ -86,12 +93,12 @@ BODIES = {
 }
 PUBLIC = {"/healthz", "/api/openapi.json", "/api/docs"}
 ROUTE_IDS = [f"{method} {path}" for method, path, _who in ROUTES]
-WORLD = (Member, Facilitator, Group, Enrolment, GroupSession, Message, AuditEntry)
+WORLD = (Member, Facilitator, Coordinator, Group, Enrolment, GroupSession, Message, AuditEntry)
 
 
 @pytest.fixture
 def ids(db, make_facilitator, make_member):
-    """A facilitator leading a group with one member, a cycle and an alert; their ids."""
+    """A facilitator leading a group with one member, a cycle and an alert, and a coordinator; their ids."""
     facilitator = make_facilitator(0)
     data = {"name": "Tuesday grief", "problem_area": "grief", "language": "en", "day": "tue"}
     data |= {"start_time": "18:00", "session_minutes": 90, "max_size": 10, "facilitator_id": facilitator.id}
@@ -101,11 +108,13 @@ def ids(db, make_facilitator, make_member):
     enrol_member(group.id, member.id, {}, "test", NOW)
     start_cycle(group.id, {"first_date": date(2026, 12, 1)}, "test", NOW)
     alert = Alert(kind="outreach", member_id=member.id, group_id=group.id, created_at=NOW)
-    db.session.add(alert)
+    coordinator = Coordinator(name="Cora", phone="+12025550777", timezone="America/Chicago")
+    db.session.add_all([alert, coordinator])
     db.session.commit()
     session_id = db.session.scalar(select(GroupSession.id).filter_by(group_id=group.id, number=1))
     meeting_id = db.session.scalar(select(IndividualMeeting.id).filter_by(group_id=group.id).limit(1))
     ids = {"facilitator_id": facilitator.id, "group_id": group.id, "member_id": member.id}
+    ids |= {"coordinator_id": coordinator.id}
     return ids | {"session_id": session_id, "meeting_id": meeting_id, "alert_id": alert.id}
 
 

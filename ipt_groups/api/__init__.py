@@ -22,6 +22,7 @@ def register(app: Flask) -> None:
         alerts,
         apidoc,
         attendance,
+        coordinators,
         cycles,
         facilitators,
         groups,
@@ -45,6 +46,7 @@ def register(app: Flask) -> None:
         for m in (
             members,
             facilitators,
+            coordinators,
             groups,
             proposals,
             cycles,

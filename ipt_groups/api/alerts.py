@@ -27,25 +27,45 @@ def _scope() -> int | None:
     return None if who.is_coordinator else who.facilitator_id
 
 
+def _may_see(alert: Alert) -> None:
+    """403 unless the caller coordinates or leads the alert's group (alerts of no group: coordinators)."""
+    if alert.group_id is not None:
+        may_see_group(db.session.get(Group, alert.group_id).facilitator_id)
+    else:
+        coordinator()
+
+
 @bp.route("/alerts", methods=["GET"])
 @bp.arguments(AlertQueryArgs, location="query")
 @bp.response(200, AlertSchema(many=True))
 @bp.paginate()
 def list_alerts(filters, pagination_parameters):
-    """Open alerts, newest first (include_acknowledged=true for all); facilitators see their groups'."""
-    return paginate_query(alerts.list_alerts(filters, _scope()), pagination_parameters)
+    """Open alerts, newest first (include_acknowledged=true for all); facilitators see their groups'.
+    Each shows the phone to call and who was told, when, and whether it arrived; reading a phone is
+    recorded in the access log."""
+    page = paginate_query(alerts.list_alerts(filters, _scope()), pagination_parameters)
+    alerts.reveal_phones(page, principal(), "GET /api/v1/alerts", now())
+    db.session.commit()
+    return page
+
+
+@bp.route("/alerts/<int:alert_id>", methods=["GET"])
+@bp.response(200, AlertSchema)
+def get_alert(alert_id):
+    """One alert, with the phone to call (the read is recorded) and the escalation so far."""
+    alert = get_or_404(Alert, alert_id)
+    _may_see(alert)
+    alerts.reveal_phones([alert], principal(), f"GET /api/v1/alerts/{alert_id}", now())
+    db.session.commit()
+    return alert
 
 
 @bp.route("/alerts/<int:alert_id>/ack", methods=["POST"])
 @bp.arguments(AckArgs, required=False)
 @bp.response(200, AlertSchema)
 def ack_alert(args, alert_id):
-    """Acknowledge an alert: a person has seen it and acted (audited)."""
-    alert = get_or_404(Alert, alert_id)
-    if alert.group_id is not None:
-        may_see_group(db.session.get(Group, alert.group_id).facilitator_id)
-    else:
-        coordinator()
+    """Acknowledge an alert: a person has seen it and acted (audited); its escalation stops."""
+    _may_see(get_or_404(Alert, alert_id))
     alert = alerts.acknowledge(alert_id, (args or {}).get("note"), principal().actor, now())
     db.session.commit()
     return alert

@@ -1,10 +1,11 @@
-"""One dispatcher tick: expire what is too late, claim what is due, send each after its claim is
-committed, and record every outcome with its reason."""
+"""One dispatcher tick: expire what is too late, claim what is due (safety texts first), send each
+after its claim is committed, and record every outcome with its reason."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,11 +31,14 @@ from ipt_groups.messaging.outbox import (
     RETRY_DELAY,
     TickStats,
     claim_due,
+    claim_safety,
     expire_overdue,
+    safety_retry_delay,
 )
 from ipt_groups.messaging.recipients import Recipient, resolve_recipient
 from ipt_groups.messaging.refusals import apply_permanent_failure
 from ipt_groups.models import Message
+from ipt_groups.models.message import SAFETY_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -53,30 +57,61 @@ class DispatchSettings:
     budget_s: float = 0.0  # keep claiming batches for this long while whole batches come back
 
 
-def run_tick(sender: Sender, now: datetime, settings: DispatchSettings, pacer=None) -> TickStats:
-    """Expire, claim and send everything due at `now`; each outcome is committed on its own."""
+Between = Callable[[], None]  # called between two sends: the scheduler serves a safety wake-up there
+
+
+def run_tick(
+    sender: Sender, now: datetime, settings: DispatchSettings, pacer=None, between: Between | None = None
+) -> TickStats:
+    """Expire, claim and send everything due at `now`, safety texts first in every batch; each
+    outcome is committed on its own."""
     stats = TickStats(expired=expire_overdue(now))
     expire_checkins(now)
     db.session.commit()
     until = time.monotonic() + settings.budget_s
     while True:
+        _send_safety(sender, now, settings, pacer, stats)
         ids = claim_due(now, settings.worker, settings.batch)
         stats.claimed += len(ids)
-        for outcome in _deliver_all(ids, sender, now, settings, pacer):
+        for outcome in _deliver_all(ids, sender, now, settings, pacer, between):
             stats.count(outcome)
         if len(ids) < settings.batch or time.monotonic() >= until:
             return stats
 
 
-def _deliver_all(ids: list[int], sender, now: datetime, settings: DispatchSettings, pacer) -> list[str]:
+def run_safety(sender: Sender, now: datetime, settings: DispatchSettings, pacer=None) -> TickStats:
+    """The safety lane alone: claim and send every safety text due at `now` (a wake-up's dispatch)."""
+    stats = TickStats()
+    _send_safety(sender, now, settings, pacer, stats)
+    return stats
+
+
+def _send_safety(sender, now: datetime, settings: DispatchSettings, pacer, stats: TickStats) -> None:
+    while True:
+        ids = claim_safety(now, settings.worker, settings.batch)
+        stats.claimed += len(ids)
+        for message_id in ids:
+            stats.count(deliver(message_id, sender, now, settings, pacer))
+        if len(ids) < settings.batch:
+            return
+
+
+def _deliver_all(ids: list[int], sender, now: datetime, settings: DispatchSettings, pacer, between) -> list:
     if settings.threads <= 1 or len(ids) < 2 or db.engine.dialect.name != "postgresql":
-        return [deliver(i, sender, now, settings, pacer) for i in ids]
+        return [_deliver_after(between, i, sender, now, settings, pacer) for i in ids]
     app = current_app._get_current_object()
     with ThreadPoolExecutor(settings.threads) as pool:
         lanes = pool.map(
-            lambda lane: _deliver_lane(app, lane, sender, now, settings, pacer), _lanes(ids, settings)
+            lambda lane: _deliver_lane(app, lane, sender, now, settings, pacer, between),
+            _lanes(ids, settings),
         )
         return [outcome for lane in lanes for outcome in lane]
+
+
+def _deliver_after(between: Between | None, message_id: int, *args) -> str:
+    if between is not None:
+        between()
+    return deliver(message_id, *args)
 
 
 def _lanes(ids: list[int], settings: DispatchSettings) -> list[list[int]]:
@@ -91,10 +126,10 @@ def _lanes(ids: list[int], settings: DispatchSettings) -> list[list[int]]:
     return [lane for lane in lanes if lane]
 
 
-def _deliver_lane(app, ids: list[int], sender, now: datetime, settings: DispatchSettings, pacer) -> list[str]:
+def _deliver_lane(app, ids: list[int], sender, now, settings: DispatchSettings, pacer, between) -> list[str]:
     with app.app_context():
         try:
-            return [deliver(i, sender, now, settings, pacer) for i in ids]
+            return [_deliver_after(between, i, sender, now, settings, pacer) for i in ids]
         finally:
             db.session.remove()
 
@@ -156,9 +191,9 @@ def _send(message: Message, recipient: Recipient, sender: Sender, now: datetime,
         _finish(message, "failed", f"{exc.kind} ({exc.code}): {exc.reason}")
         apply_permanent_failure(message, exc, now)
     except UnknownOutcomeError as exc:
-        _finish(message, "unknown", f"may have been sent; not resent: {exc.reason}")
-    except SendError as exc:  # an adapter's own error type: treat as unknown, never resend
-        _finish(message, "unknown", f"unexpected send error; not resent: {exc}")
+        _unknown(message, now, exc.reason)
+    except SendError as exc:  # an adapter's own error type: treat as unknown
+        _unknown(message, now, f"unexpected send error: {exc}")
     else:
         message.state, message.sent_at = "sent", now
         message.provider_id, message.delivery_status = result.provider_id, _status(result.status)
@@ -169,7 +204,26 @@ def _status(status: str | None) -> str | None:
     return status if status in ("queued", "sent", "delivered", "undelivered", "failed") else None
 
 
+def _unknown(message: Message, now: datetime, reason: str) -> None:
+    """May have been sent: never resent, except a safety text (a duplicate beats a loss)."""
+    if message.kind in SAFETY_KINDS:
+        _send_again(message, now, f"outcome unknown, so a safety text is sent again: {reason}")
+    else:
+        _finish(message, "unknown", f"may have been sent; not resent: {reason}")
+
+
+def _send_again(message: Message, now: datetime, reason: str) -> None:
+    message.state, message.send_started_at = "pending", None
+    message.due_at, message.reason = now + safety_retry_delay(message.attempts), reason[:300]
+    log.warning(
+        "safety text %s not accepted (attempt %s); again at %s", message.id, message.attempts, message.due_at
+    )
+
+
 def _retry_or_fail(message: Message, now: datetime, exc: RetryableSendError) -> None:
+    if message.kind in SAFETY_KINDS:  # no attempt cap: retried until accepted or acknowledged
+        _send_again(message, now, f"retrying ({exc.code}): {exc.reason}")
+        return
     if message.attempts >= MAX_ATTEMPTS:
         _finish(message, "failed", f"gave up after {message.attempts} attempts: {exc.reason}")
         return

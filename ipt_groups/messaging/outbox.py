@@ -8,17 +8,22 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import TextClause, bindparam, insert, select, text, update
 
 from ipt_groups.extensions import db
+from ipt_groups.messaging.wakeup import wake_dispatcher
 from ipt_groups.models import Message
+from ipt_groups.models.message import SAFETY_KINDS, SAFETY_PENDING
+from ipt_groups.models.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 
 # Messages a person is waiting for right now: never deferred by quiet hours.
-QUIET_EXEMPT = frozenset({"safety_alert", "crisis_line", "operator_alert"})
+QUIET_EXEMPT = frozenset({*SAFETY_KINDS, "operator_alert"})
 RETRY_DELAY = timedelta(minutes=2)
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 5  # for everything but safety texts, which are retried until accepted
+SAFETY_RETRY_DELAY = timedelta(seconds=15)
+SAFETY_MAX_RETRY_DELAY = timedelta(minutes=2)
 
 
 _OPTIONAL = dict.fromkeys(
@@ -32,6 +37,8 @@ def plan_messages(rows: list[dict]) -> int:
     if rows:
         uniform = [{**_OPTIONAL, "context": {}, "state": "pending", "attempts": 0, **r} for r in rows]
         db.session.execute(insert(Message.__table__), uniform)
+        if any(r["kind"] in SAFETY_KINDS for r in rows):
+            wake_dispatcher()
     return len(rows)
 
 
@@ -59,13 +66,23 @@ def plan_once(row: dict) -> Message | None:
     message = Message(state="pending", attempts=0, **row)
     db.session.add(message)
     db.session.flush()
+    if message.kind in SAFETY_KINDS:
+        wake_dispatcher(str(message.id))
     return message
 
 
-def cancel_pending(*where, reason: str) -> int:
-    """Cancel the pending messages matching `where` (a member opted out, a session was cancelled)."""
+def cancel_pending(*where, reason: str, include_safety: bool = False) -> int:
+    """Cancel the pending messages matching `where` (a member opted out, a session was cancelled).
+    Safety texts are left alone unless asked (their alert was acknowledged): nothing else drops them."""
+    if not include_safety:
+        where = (*where, Message.kind.not_in(SAFETY_KINDS))
     stmt = update(Message).where(Message.state == "pending", *where).values(state="cancelled", reason=reason)
     return db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+
+
+def safety_retry_delay(attempts: int) -> timedelta:
+    """How long a safety text waits before it is tried again: short, growing, capped."""
+    return min(SAFETY_RETRY_DELAY * max(attempts, 1), SAFETY_MAX_RETRY_DELAY)
 
 
 def expire_overdue(now: datetime) -> int:
@@ -104,9 +121,45 @@ def claim_due(now: datetime, worker: str, limit: int) -> list[int]:
     return ids
 
 
+_SAFETY_DUE = (
+    "SELECT id FROM messages{hint} WHERE {pending} AND due_at <= :now ORDER BY due_at, id LIMIT :n{lock}"
+)
+
+
+def safety_due_query() -> TextClause:
+    """The safety lane's scan (parameters `now`, `n`), in this database's dialect."""
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    sql = _SAFETY_DUE.format(
+        hint="" if postgres else " INDEXED BY ix_messages_safety_pending",
+        pending=SAFETY_PENDING,
+        lock=" FOR UPDATE SKIP LOCKED" if postgres else "",
+    )
+    return text(sql).bindparams(bindparam("now", type_=UTCDateTime()))
+
+
+def claim_safety(now: datetime, worker: str, limit: int) -> list[int]:
+    """Claim due safety texts, oldest first, before anything else however much else is due. The scan
+    reads only the partial index of pending safety rows (SQLite is told to: its planner would
+    otherwise take the larger state index)."""
+    ids = list(db.session.scalars(safety_due_query(), {"now": now, "n": limit}))
+    if not ids:
+        db.session.commit()
+        return []
+    stmt = (
+        update(Message)
+        .where(Message.id.in_(ids), Message.state == "pending")
+        .values(state="sending", claimed_at=now, claimed_by=worker, attempts=Message.attempts + 1)
+        .returning(Message.id)
+    )
+    claimed = set(db.session.execute(stmt.execution_options(synchronize_session=False)).scalars())
+    db.session.commit()
+    return [i for i in ids if i in claimed]
+
+
 def recover_interrupted(now: datetime, worker: str, lease: timedelta | None = None) -> tuple[int, int]:
     """Rows left in `sending` by a stopped dispatcher: back to pending if the send never began,
-    `unknown` if it may have reached the provider (never resent blindly). Returns (requeued, unknown)."""
+    `unknown` if it may have reached the provider (never resent blindly, except safety texts, which
+    are sent again). Returns (requeued, unknown)."""
     stale = [Message.state == "sending", Message.claimed_by != worker]
     if lease is not None:
         stale.append(Message.claimed_at <= now - lease)
@@ -120,6 +173,18 @@ def release_own_claims(worker: str) -> tuple[int, int]:
 
 
 def _settle_claims(stale: list) -> tuple[int, int]:
+    # A safety text that may have gone is sent again: a duplicate is acceptable, a lost one is not.
+    resent = db.session.execute(
+        update(Message)
+        .where(*stale, Message.send_started_at.is_not(None), Message.kind.in_(SAFETY_KINDS))
+        .values(
+            state="pending",
+            claimed_by=None,
+            send_started_at=None,
+            reason="requeued: the dispatcher stopped during the send; a safety text is sent again",
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
     requeued = db.session.execute(
         update(Message)
         .where(*stale, Message.send_started_at.is_(None))
@@ -134,14 +199,14 @@ def _settle_claims(stale: list) -> tuple[int, int]:
     ).rowcount
     unknown = db.session.execute(
         update(Message)
-        .where(*stale, Message.send_started_at.is_not(None))
+        .where(*stale, Message.send_started_at.is_not(None), Message.kind.not_in(SAFETY_KINDS))
         .values(
             state="unknown", reason="the dispatcher stopped during the send; not resent, to avoid a double"
         )
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
-    return requeued, unknown
+    return requeued + resent, unknown
 
 
 @dataclass
@@ -154,3 +219,11 @@ class TickStats:
 
     def count(self, outcome: str) -> None:
         self.by_outcome[outcome] = self.by_outcome.get(outcome, 0) + 1
+
+    def add(self, other: TickStats) -> TickStats:
+        """Fold in what a second run of the same tick (the safety lane's) did."""
+        self.expired += other.expired
+        self.claimed += other.claimed
+        for outcome, n in other.by_outcome.items():
+            self.by_outcome[outcome] = self.by_outcome.get(outcome, 0) + n
+        return self

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from ipt_groups.extensions import db
-from ipt_groups.models import Facilitator, Member, Message
+from ipt_groups.models import Coordinator, Facilitator, Member, Message
 
 
 @dataclass(frozen=True)
@@ -21,14 +21,23 @@ class Recipient:
 
 
 def resolve_recipient(message: Message) -> Recipient:
-    """The member, the facilitator or the on-call number the message is for."""
+    """The member, the facilitator, the coordinator or the on-call number the message is for."""
     if message.member_id is not None:
         return _member(db.session.get(Member, message.member_id))
     if message.facilitator_id is not None:
         f = db.session.get(Facilitator, message.facilitator_id)
         return Recipient(f.name, f.phone, f.timezone)
+    if message.coordinator_id is not None:
+        return _coordinator(db.session.get(Coordinator, message.coordinator_id))
     tz = current_app.config["PROGRAMME_TIMEZONE"]
     return Recipient("on call", message.to_phone or "", tz, None if message.to_phone else "no phone number")
+
+
+def _coordinator(c: Coordinator) -> Recipient:
+    blocked = None if c.phone else "the coordinator has no phone number"
+    if c.active is False:
+        blocked = "the coordinator is no longer active"
+    return Recipient(c.name, c.phone or "", c.timezone, blocked)
 
 
 def _member(member: Member) -> Recipient:

@@ -1,18 +1,25 @@
-"""What a permanent refusal from the provider changes: the member's phone, their consent, or an
-alert for the operator."""
+"""What a permanent refusal from the provider changes: the member's phone, their consent, an alert
+for the operator, and for a safety text the alert's escalation, brought forward to now."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from ipt_groups.extensions import db
 from ipt_groups.messaging.base import PermanentSendError
 from ipt_groups.messaging.outbox import cancel_pending
+from ipt_groups.messaging.wakeup import wake_dispatcher
 from ipt_groups.models import Alert, Member, Message
+from ipt_groups.models.message import SAFETY_KINDS
+
+log = logging.getLogger(__name__)
 
 
 def apply_permanent_failure(message: Message, exc: PermanentSendError, now: datetime) -> None:
     """Flag a bad phone, record an opt-out the carrier reports, or alert the operator."""
+    if message.kind in SAFETY_KINDS:
+        safety_text_failed(message, exc, now)
     member = db.session.get(Member, message.member_id) if message.member_id else None
     if exc.kind in ("invalid_number", "not_mobile") and member is not None:
         member.phone_problem = exc.kind
@@ -45,3 +52,23 @@ def raise_operator_alert(key: str, detail: dict, now: datetime, member: Member |
         )
         db.session.add(alert)
     return alert
+
+
+def safety_text_failed(message: Message, exc: PermanentSendError, now: datetime) -> None:
+    """A safety text the provider refused for good: an ERROR line, an operator alert, and when it
+    was one of the alert's first round, the next round at once instead of after the interval. (A
+    later round is itself an escalation: failing again at once would only loop on a dead number.)"""
+    role = message.context.get("role", "recipient")
+    log.error(
+        "safety text %s of alert %s to the %s failed permanently: %s", message.id, message.alert_id, role, exc
+    )
+    detail = {"message_id": message.id, "alert_id": message.alert_id, "to": role, "code": exc.code}
+    raise_operator_alert(f"safety:{message.id}", {**detail, "reason": exc.reason[:200]}, now)
+    alert = db.session.get(Alert, message.alert_id) if message.alert_id else None
+    if alert is None or alert.acknowledged_at is not None or alert.next_escalation_at is None:
+        return
+    if message.context.get("level", 0) == 0 == alert.escalation_level and alert.next_escalation_at > now:
+        alert.next_escalation_at = now
+        note = f"the {role}'s number failed permanently ({exc.code}): escalated at once"
+        alert.detail = {**alert.detail, "escalated_at_once": note}
+        wake_dispatcher("escalate")

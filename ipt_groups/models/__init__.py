@@ -1,7 +1,9 @@
 """The persistent aggregates; importing this package registers every table on `db.metadata`."""
 
+from ipt_groups.models.access import AccessEntry
 from ipt_groups.models.attendance import AttendanceRecord, Rsvp
 from ipt_groups.models.audit import AuditEntry
+from ipt_groups.models.coordinator import Coordinator
 from ipt_groups.models.facilitator import Facilitator
 from ipt_groups.models.group import Enrolment, Group
 from ipt_groups.models.member import Member
@@ -13,11 +15,13 @@ from ipt_groups.models.survey import Alert, Checkin
 from ipt_groups.models.token import ApiToken
 
 __all__ = [
+    "AccessEntry",
     "Alert",
     "ApiToken",
     "AttendanceRecord",
     "AuditEntry",
     "Checkin",
+    "Coordinator",
     "Cycle",
     "CycleTemplateRow",
     "Enrolment",

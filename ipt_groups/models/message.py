@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ipt_groups.extensions import db
@@ -11,6 +11,11 @@ from ipt_groups.models.types import UTCDateTime, utcnow
 
 MESSAGE_STATES = ("pending", "sending", "sent", "failed", "cancelled", "expired", "suppressed", "unknown")
 DELIVERY_STATUSES = ("queued", "sent", "delivered", "undelivered", "failed")
+# Texts that take a person's crisis to a human: claimed first, retried until accepted, never held.
+SAFETY_KINDS = ("safety_alert", "crisis_line")
+# Literal SQL, written the same in the partial index and in the safety claim, so that SQLite and
+# PostgreSQL (even with a generic prepared plan) can prove the claim matches the index.
+SAFETY_PENDING = "state = 'pending' AND kind IN ({})".format(", ".join(f"'{k}'" for k in SAFETY_KINDS))
 
 
 class Message(db.Model):
@@ -22,6 +27,14 @@ class Message(db.Model):
         one_of("state", MESSAGE_STATES),
         # The dispatcher's only scan: due rows of one state, oldest first.
         Index("ix_messages_state_due_at", "state", "due_at"),
+        # The safety lane's scan: a handful of rows however many millions the outbox holds.
+        Index(
+            "ix_messages_safety_pending",
+            "due_at",
+            "id",
+            sqlite_where=text(SAFETY_PENDING),
+            postgresql_where=text(SAFETY_PENDING),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -29,7 +42,9 @@ class Message(db.Model):
     kind: Mapped[str] = mapped_column(String(32))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     facilitator_id: Mapped[int | None] = mapped_column(ForeignKey("facilitators.id"), index=True)
-    to_phone: Mapped[str | None] = mapped_column(String(20))  # for recipients who are neither
+    coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("coordinators.id"), index=True)
+    to_phone: Mapped[str | None] = mapped_column(String(20))  # for recipients who are none of these
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)  # a safety text's
     group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), index=True)
     session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"), index=True)
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("individual_meetings.id"))

@@ -12,7 +12,8 @@ from ipt_groups.vocabulary import ROLES
 
 
 class ApiToken(db.Model):
-    """A bearer token, stored only as its SHA-256 hash; facilitator tokens name their facilitator."""
+    """A bearer token, stored only as its SHA-256 hash; facilitator tokens name their facilitator,
+    coordinator tokens may name their coordinator."""
 
     __tablename__ = "api_tokens"
     __table_args__ = (one_of("role", ROLES),)
@@ -21,6 +22,7 @@ class ApiToken(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     facilitator_id: Mapped[int | None] = mapped_column(ForeignKey("facilitators.id"))
+    coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("coordinators.id"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

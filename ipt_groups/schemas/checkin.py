@@ -57,16 +57,44 @@ class ScoresSchema(Schema):
 
 
 class AlertSchema(Schema):
+    """An alert; `notified` lists who was told, at which escalation level and when, each with its
+    text's fate read from the outbox (state, sent_at, delivery_status, delivered). `phone` is the
+    number to call, shown only to coordinators and the group's facilitator (each read is logged)."""
+
     id = fields.Int()
     kind = fields.Str()
     member_id = fields.Int(allow_none=True)
     group_id = fields.Int(allow_none=True)
     session_id = fields.Int(allow_none=True)
-    detail = fields.Dict()
-    notified = fields.List(fields.Dict())
+    phone = fields.Method("_phone", allow_none=True)
+    detail = fields.Method("_detail")
+    notified = fields.Method("_notified")
+    delivery = fields.Method("_delivery")
+    escalation_level = fields.Int()
+    next_escalation_at = fields.AwareDateTime(allow_none=True)
     created_at = fields.AwareDateTime()
     acknowledged_at = fields.AwareDateTime(allow_none=True)
     acknowledged_by = fields.Str(allow_none=True)
+
+    def _phone(self, alert) -> str | None:
+        return getattr(alert, "revealed_phone", None)
+
+    def _detail(self, alert) -> dict:
+        # A stranger's number is shown as `phone`, where reading it is logged, not in the detail.
+        return {k: v for k, v in (alert.detail or {}).items() if k != "from_phone"}
+
+    def _notified(self, alert) -> list[dict]:
+        return alert.deliveries
+
+    def _delivery(self, alert) -> dict:
+        told = alert.deliveries
+        return {
+            "told": len(told),
+            "accepted": sum(1 for d in told if d["state"] == "sent"),
+            "delivered": sum(1 for d in told if d["delivered"] is True),
+            "waiting": sum(1 for d in told if d["state"] in ("pending", "sending")),
+            "undelivered": sum(1 for d in told if d["delivered"] is False),
+        }
 
 
 class AlertQueryArgs(Schema):
