@@ -1,5 +1,5 @@
 """The WSGI entry point: `gunicorn wsgi:app`, `flask --app wsgi ...`."""
 
-from ipt_groups import create_app
+from ipt_groups.app import create_app
 
 app = create_app()

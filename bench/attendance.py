@@ -41,12 +41,14 @@ from sqlalchemy import create_engine, event, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from config import TestingConfig  # noqa: E402
-from ipt_groups import create_app  # noqa: E402
-from ipt_groups.attendance_records import build_sheet  # noqa: E402
+from ipt_groups.app import create_app  # noqa: E402
+from ipt_groups.attendance.records import build_sheet  # noqa: E402
+from ipt_groups.attendance.sheets import sheet_csv, sheet_json, sheet_pdf  # noqa: E402
 from ipt_groups.auth import create_token  # noqa: E402
-from ipt_groups.cycle_templates import TEMPLATES, phase_of  # noqa: E402
+from ipt_groups.cycles.operations import start_cycle  # noqa: E402
+from ipt_groups.cycles.templates import TEMPLATES, phase_of  # noqa: E402
 from ipt_groups.extensions import db  # noqa: E402
-from ipt_groups.groups import create_group, enrol_member  # noqa: E402
+from ipt_groups.groups.operations import create_group, enrol_member  # noqa: E402
 from ipt_groups.models import (  # noqa: E402
     Alert,
     Checkin,
@@ -56,9 +58,7 @@ from ipt_groups.models import (  # noqa: E402
     GroupSession,
     Member,
 )
-from ipt_groups.roster import create_facilitator, create_member  # noqa: E402
-from ipt_groups.scheduling import start_cycle  # noqa: E402
-from ipt_groups.sheets import sheet_csv, sheet_json, sheet_pdf  # noqa: E402
+from ipt_groups.people.roster import create_facilitator, create_member  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_attendance"
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # when groups are formed and cycles started
@@ -553,8 +553,12 @@ def _git(*args: str) -> str:
 
 
 def _dirty() -> str:
-    paths = ["ipt_groups/attendance.py", "ipt_groups/attendance_records.py", "ipt_groups/api/attendance.py"]
-    changed = _git("status", "--porcelain", "--", *paths, "ipt_groups/sheets", "ipt_groups/models")
+    paths = [
+        "ipt_groups/attendance/rules.py",
+        "ipt_groups/attendance/records.py",
+        "ipt_groups/attendance/api.py",
+    ]
+    changed = _git("status", "--porcelain", "--", *paths, "ipt_groups/attendance/sheets", "ipt_groups/models")
     return ", ".join(line[3:] for line in changed.splitlines()) or "none"
 
 

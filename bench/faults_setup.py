@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from config import TestingConfig
-from ipt_groups import create_app
+from ipt_groups.app import create_app
+from ipt_groups.cycles.operations import start_cycle
 from ipt_groups.extensions import db
-from ipt_groups.groups import create_group, enrol_member
-from ipt_groups.roster import create_facilitator, create_member
-from ipt_groups.scheduling import start_cycle
+from ipt_groups.groups.operations import create_group, enrol_member
+from ipt_groups.people.roster import create_facilitator, create_member
 from ipt_groups.vocabulary import DAYS, PROBLEM_AREAS
 
 ACTOR = "bench:faults"

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.formation_exact import solve_exact  # noqa: E402
 from bench.formation_gen import instance  # noqa: E402
-from ipt_groups.grouping import greedy_groups, parse_input, propose_groups  # noqa: E402
+from ipt_groups.formation.engine import greedy_groups, parse_input, propose_groups  # noqa: E402
 
 EXACT_SECONDS = {500: 60, 2000: 90, 10000: 120}
 TIME_LIMIT = {500: 5, 2000: 2, 10000: 18}

@@ -12,10 +12,10 @@ from collections import defaultdict
 
 from ortools.sat.python import cp_model
 
-from ipt_groups.grouping import PlanningInput
-from ipt_groups.grouping.heuristics import greedy
-from ipt_groups.grouping.pairs import Context, bucket_key, build_pairs
-from ipt_groups.grouping.slots import WEEK
+from ipt_groups.formation.engine import PlanningInput
+from ipt_groups.formation.engine.heuristics import greedy
+from ipt_groups.formation.engine.pairs import Context, bucket_key, build_pairs
+from ipt_groups.formation.engine.slots import WEEK
 
 
 def solve_exact(inp: PlanningInput, seconds: float, workers: int = 2) -> dict:

@@ -39,15 +39,15 @@ from pgdb import ensure_database, reset_schema  # noqa: E402
 from sqlalchemy import event, insert, text  # noqa: E402
 
 from config import TestingConfig  # noqa: E402
-from ipt_groups import create_app  # noqa: E402
+from ipt_groups.api.fields import normalise_phone  # noqa: E402
+from ipt_groups.app import create_app  # noqa: E402
+from ipt_groups.cycles.operations import start_cycle  # noqa: E402
 from ipt_groups.extensions import db  # noqa: E402
 from ipt_groups.messaging.base import SendResult  # noqa: E402
 from ipt_groups.messaging.console import ConsoleSender  # noqa: E402
 from ipt_groups.models import Enrolment, Facilitator, Group, Member  # noqa: E402
-from ipt_groups.scheduler import tick, worker_id  # noqa: E402
-from ipt_groups.scheduling import start_cycle  # noqa: E402
-from ipt_groups.schemas.fields import normalise_phone  # noqa: E402
 from ipt_groups.vocabulary import DAYS, PROBLEM_AREAS  # noqa: E402
+from ipt_groups.worker import tick, worker_id  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
 # Candidate zones, most likely first; those where it is daytime now are used.
@@ -303,7 +303,7 @@ def devnull_console() -> ConsoleSender:
 
 
 def timed_tick(app, sender, worker: str, log: StatementLog) -> dict:
-    """One scheduler tick (ipt_groups.scheduler.tick, as the scheduler process runs it), timed."""
+    """One scheduler tick (ipt_groups.worker.tick, as the scheduler process runs it), timed."""
     marks = {k: len(v) for k, v in log.seconds.items()}
     t0 = time.perf_counter()
     stats = tick(app, sender, None, worker)
@@ -408,7 +408,7 @@ def with_now(params: dict, now: datetime) -> dict:
 
 
 def run_scheduled(app, sender: StubSender, worker: str, first_tick: datetime, expected: int, timeout: float):
-    """The job of ipt_groups.scheduler.run_scheduler (same function and options) on APScheduler, with
+    """The job of ipt_groups.worker.run_scheduler (same function and options) on APScheduler, with
     the stub sender and no pacer; returns when `expected` messages were handed over, or on timeout."""
     scheduler = BackgroundScheduler(timezone=UTC)
     scheduler.add_job(

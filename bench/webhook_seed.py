@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, text
 
 from config import config_for, database_url
-from ipt_groups import create_app
+from ipt_groups.api.fields import normalise_phone
+from ipt_groups.app import create_app
+from ipt_groups.cycles.operations import start_cycle
 from ipt_groups.extensions import db
 from ipt_groups.models import Checkin, Enrolment, Facilitator, Group, Member
-from ipt_groups.scheduling import start_cycle
-from ipt_groups.schemas.fields import normalise_phone
 from ipt_groups.vocabulary import DAYS, PROBLEM_AREAS
 
 ZONE = "America/Chicago"

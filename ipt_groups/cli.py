@@ -76,7 +76,7 @@ def _coordinator_fields(partial: bool, **given) -> dict:
     """The options given, checked by the API's schema (phones, languages and timezones alike)."""
     from marshmallow import ValidationError
 
-    from ipt_groups.schemas.coordinator import CoordinatorArgs
+    from ipt_groups.people.schemas import CoordinatorArgs
 
     try:
         return CoordinatorArgs(partial=partial).load({k: v for k, v in given.items() if v is not None})
@@ -92,7 +92,7 @@ def _coordinator_fields(partial: bool, **given) -> dict:
 @click.option("--timezone", required=True, help="An IANA timezone such as America/Chicago.")
 def add_coordinator(**options) -> None:
     """Add a coordinator (a person; link a token to them with create-token --coordinator)."""
-    from ipt_groups.coordinators import create_coordinator
+    from ipt_groups.people.coordinators import create_coordinator
 
     try:
         person = create_coordinator(_coordinator_fields(False, **options), cli_actor(), _now())
@@ -111,12 +111,11 @@ def add_coordinator(**options) -> None:
 @click.option("--active/--inactive", default=None, help="Inactive coordinators get no alert texts.")
 def update_coordinator(coordinator_id: int, **options) -> None:
     """Change a coordinator's name, phone, language, timezone or whether they are active."""
-    from ipt_groups.coordinators import update_coordinator as update
     from ipt_groups.models import Coordinator
-    from ipt_groups.roster import get_or_404
+    from ipt_groups.people.coordinators import update_coordinator as update
 
     try:
-        update(get_or_404(Coordinator, coordinator_id), _coordinator_fields(True, **options), cli_actor())
+        update(Coordinator.get_or_404(coordinator_id), _coordinator_fields(True, **options), cli_actor())
     except DomainError as exc:
         _fail(exc)
     db.session.commit()
@@ -142,7 +141,7 @@ def list_coordinators() -> None:
 @click.option("--token-file", type=click.Path(dir_okay=False), help="Also keep the token here (local demos).")
 def load_demo(if_empty: bool, seed: int, token_file: str | None) -> None:
     """Load a small demo programme and print a coordinator token."""
-    from ipt_groups.demo import load_demo_programme
+    from ipt_groups.devtools.demo import load_demo_programme
 
     try:
         token = load_demo_programme(cli_actor(), _now(), seed, if_empty)
@@ -164,7 +163,7 @@ def scheduler_command() -> None:
     """Run the scheduler process (one per deployment): it sends due messages every tick."""
     from flask import current_app
 
-    from ipt_groups.scheduler import AlreadyRunning, run_scheduler
+    from ipt_groups.worker import AlreadyRunning, run_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -179,7 +178,7 @@ def tick_command() -> None:
     from flask import current_app
 
     from ipt_groups.messaging import make_sender
-    from ipt_groups.scheduler import tick, worker_id
+    from ipt_groups.worker import tick, worker_id
 
     app = current_app._get_current_object()
     stats = tick(app, make_sender(app.config), None, worker_id())
@@ -209,7 +208,7 @@ def propose_groups_command(input_file, output_file) -> None:
     """Form groups from a planning file, with no database (see README for the format)."""
     import json
 
-    from ipt_groups import grouping
+    from ipt_groups.formation import engine as grouping
 
     try:
         doc = json.load(input_file)
@@ -242,8 +241,8 @@ def simulate_command(members: int, weeks: int, seed: int, step_minutes: int, dat
     from flask_migrate import upgrade
 
     from config import config_for
-    from ipt_groups import create_app
-    from ipt_groups.simulation import render, run
+    from ipt_groups.app import create_app
+    from ipt_groups.devtools.simulation import render, run
 
     with tempfile.TemporaryDirectory() as tmp:
         url = database or f"sqlite:///{tmp}/simulation.sqlite3"

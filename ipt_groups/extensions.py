@@ -8,6 +8,8 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
+from ipt_groups.errors import NotFound
+
 # Named constraints, so migrations can alter and drop them on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -20,6 +22,14 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    @classmethod
+    def get_or_404(cls, entity_id: int):
+        """The row, or a NotFound naming what is missing."""
+        row = db.session.get(cls, entity_id)
+        if row is None:
+            raise NotFound(f"no {cls.__tablename__[:-1]} {entity_id}")
+        return row
 
 
 db = SQLAlchemy(model_class=Base)

@@ -12,12 +12,12 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from config import TestingConfig
-from ipt_groups import create_app
+from ipt_groups.app import create_app
 from ipt_groups.auth import create_token
+from ipt_groups.cycles.operations import start_cycle
 from ipt_groups.extensions import db as _db
-from ipt_groups.groups import create_group, enrol_member
-from ipt_groups.roster import create_facilitator, create_member
-from ipt_groups.scheduling import start_cycle
+from ipt_groups.groups.operations import create_group, enrol_member
+from ipt_groups.people.roster import create_facilitator, create_member
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -3,9 +3,9 @@
 from flask import Flask, current_app
 from werkzeug.routing import IntegerConverter
 
+from ipt_groups.api.fields import MAX_ID
+from ipt_groups.api.ratelimits import token_or_address
 from ipt_groups.extensions import api, limiter
-from ipt_groups.ratelimits import token_or_address
-from ipt_groups.schemas.fields import MAX_ID
 
 
 class IdConverter(IntegerConverter):
@@ -18,46 +18,39 @@ class IdConverter(IntegerConverter):
 
 def register(app: Flask) -> None:
     """Register every blueprint."""
-    from ipt_groups.api import (
-        alerts,
-        apidoc,
-        attendance,
-        coordinators,
-        cycles,
-        facilitators,
-        groups,
-        health,
-        meetings,
-        members,
-        messages,
-        proposals,
-        settings,
-        twilio_hooks,
-    )
+    from ipt_groups.api import apidoc, health
+    from ipt_groups.attendance import api as attendance
+    from ipt_groups.checkins import api as checkins
+    from ipt_groups.checkins import webhooks
+    from ipt_groups.cycles import api as cycles
+    from ipt_groups.formation import api as formation
+    from ipt_groups.groups import api as groups
+    from ipt_groups.messaging import api as messaging
+    from ipt_groups.people import api as people
+    from ipt_groups.settings import api as settings
 
     app.url_map.converters["int"] = IdConverter
     apidoc.install(api.spec)
     # Webhooks are never limited before their signature is checked: the view counts per sender after it.
-    limiter.exempt(twilio_hooks.bp)
+    limiter.exempt(webhooks.bp)
     app.register_blueprint(health.bp)
-    app.register_blueprint(twilio_hooks.bp)
+    app.register_blueprint(webhooks.bp)
+    # The order of registration is the order of the OpenAPI document's tags: keep it.
     blueprints = [
-        m.bp
-        for m in (
-            members,
-            facilitators,
-            coordinators,
-            groups,
-            proposals,
-            cycles,
-            meetings,
-            messages,
-            alerts,
-            attendance,
-            settings,
-        )
+        people.members_bp,
+        people.facilitators_bp,
+        people.coordinators_bp,
+        groups.bp,
+        formation.bp,
+        cycles.cycles_bp,
+        cycles.meetings_bp,
+        messaging.bp,
+        checkins.bp,
+        attendance.bp,
+        settings.bp,
+        attendance.feeds,
     ]
-    for bp in [*blueprints, attendance.feeds]:
+    for bp in blueprints:
         _limit(bp, "API_RATE_LIMIT", token_or_address)
         api.register_blueprint(bp)
 

@@ -6,7 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ipt_groups.api.clock import now
-from ipt_groups.escalation import safety_backlog
+from ipt_groups.checkins.escalation import safety_backlog
 from ipt_groups.extensions import db
 
 bp = Blueprint("health", __name__)

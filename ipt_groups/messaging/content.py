@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ipt_groups import surveys
+from ipt_groups.checkins import instruments as surveys
 from ipt_groups.extensions import db
 from ipt_groups.messaging.recipients import Recipient
 from ipt_groups.messaging.texts import first_name, local_when, render

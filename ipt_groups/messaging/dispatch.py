@@ -13,8 +13,8 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import select, text
 
-from ipt_groups.checkins import expire_checkins, open_checkin
-from ipt_groups.cycles import QuietHours, defer_out_of_quiet, in_quiet_hours
+from ipt_groups.checkins.conversations import expire_checkins, open_checkin
+from ipt_groups.cycles.calendar import QuietHours, defer_out_of_quiet, in_quiet_hours
 from ipt_groups.extensions import db
 from ipt_groups.messaging.base import (
     PermanentSendError,

@@ -14,7 +14,7 @@ from ipt_groups.messaging.base import mask_phone
 from ipt_groups.messaging.content import compose
 from ipt_groups.messaging.recipients import resolve_recipient
 from ipt_groups.models import Group, Message
-from ipt_groups.scheduler import dispatch_settings
+from ipt_groups.worker import dispatch_settings
 
 
 def preview_lines(group_id: int) -> Iterator[str]:

@@ -1,0 +1,1 @@
+"""Attendance: rules (pure), records, sheets (JSON, CSV, PDF) and the calendar feed."""

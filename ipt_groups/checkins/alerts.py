@@ -1,0 +1,134 @@
+"""Alerts a person must see: safety signals reach a human at once and escalate until acknowledged,
+with a record of who was told, when, and whether it arrived; outreach tasks; acknowledgement is
+audited; the phone an alert is about is shown to those who must call it, and each read recorded."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, select
+
+from ipt_groups.access_log import record_read
+from ipt_groups.audit import audited_update
+from ipt_groups.auth import Principal
+from ipt_groups.checkins.escalation import (
+    SAFETY_TEXT,
+    STRANGER_SAFETY_TEXT,
+    escalation_interval,
+    notify_round,
+)
+from ipt_groups.errors import Conflict, NotFound
+from ipt_groups.extensions import db
+from ipt_groups.messaging.outbox import cancel_pending
+from ipt_groups.models import Alert, Enrolment, Group, Member, Message
+
+# The texts live with the escalation that sends them; named here too, where callers look for them.
+__all__ = [
+    "SAFETY_TEXT",
+    "STRANGER_SAFETY_TEXT",
+    "acknowledge",
+    "current_group",
+    "list_alerts",
+    "may_call",
+    "raise_once",
+    "raise_safety_alert",
+    "reveal_phones",
+]
+
+
+def current_group(member_id: int) -> Group | None:
+    """The group the member is in now, if any."""
+    enrolment = db.session.scalar(select(Enrolment).filter_by(member_id=member_id, left_on=None))
+    return enrolment.group if enrolment else None
+
+
+def raise_safety_alert(
+    member: Member | None, source: str, detail: dict, now: datetime, session_id=None, from_phone=None
+) -> Alert:
+    """Record a safety alert and text its first round at once (escalation.py says who); it escalates
+    every ESCALATE_AFTER_MINUTES until acknowledged. A sender who is not a member (`member` None) is
+    named by `from_phone`."""
+    group = current_group(member.id) if member is not None else None
+    if member is None:
+        detail = {**detail, "from_phone": from_phone}
+    alert = Alert(
+        kind="safety",
+        member_id=member.id if member is not None else None,
+        group_id=group.id if group else None,
+        session_id=session_id,
+        detail={"source": source, **detail},
+        created_at=now,
+        notified=[],
+        escalation_level=0,
+        next_escalation_at=now + escalation_interval(),
+    )
+    db.session.add(alert)
+    db.session.flush()
+    notify_round(alert, now)
+    return alert
+
+
+def raise_once(kind: str, key: str, now: datetime, **fields) -> Alert | None:
+    """An alert identified by `key`, created only the first time; None if it already existed."""
+    if db.session.scalar(select(Alert.id).filter_by(dedupe_key=key)):
+        return None
+    alert = Alert(kind=kind, dedupe_key=key, created_at=now, notified=[], **fields)
+    db.session.add(alert)
+    db.session.flush()
+    return alert
+
+
+def list_alerts(filters: dict, facilitator_id: int | None) -> Select:
+    """Alerts, newest first; open ones only unless asked; a facilitator sees their groups' alerts."""
+    query = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc())
+    if facilitator_id is not None:
+        query = query.join(Group, Group.id == Alert.group_id).where(Group.facilitator_id == facilitator_id)
+    if not filters.get("include_acknowledged"):
+        query = query.where(Alert.acknowledged_at.is_(None))
+    for key in ("kind", "group_id", "member_id"):
+        if key in filters:
+            query = query.where(getattr(Alert, key) == filters[key])
+    return query
+
+
+def acknowledge(alert_id: int, note: str | None, actor: str, now: datetime) -> Alert:
+    """A person has seen the alert and acted; who and when are kept. The escalation stops, and its
+    safety texts not yet sent are cancelled."""
+    alert = db.session.get(Alert, alert_id, with_for_update=True, populate_existing=True)
+    if alert is None:
+        raise NotFound(f"no alert {alert_id}")
+    if alert.acknowledged_at is not None:
+        raise Conflict("already acknowledged", {"id": [f"acknowledged by {alert.acknowledged_by}"]})
+    changes = {"acknowledged_at": now, "acknowledged_by": actor, "next_escalation_at": None}
+    if note:
+        changes["detail"] = {**alert.detail, "ack_note": note}
+    audited_update(actor, "alert.ack", alert, changes)
+    cancel_pending(Message.alert_id == alert.id, reason="the alert was acknowledged", include_safety=True)
+    return alert
+
+
+def may_call(alert: Alert, who: Principal) -> bool:
+    """Coordinators, and the facilitator of the alert's group, may see the phone it is about."""
+    if who.is_coordinator:
+        return True
+    group = db.session.get(Group, alert.group_id) if alert.group_id is not None else None
+    return group is not None and who.facilitator_id is not None and group.facilitator_id == who.facilitator_id
+
+
+def reveal_phones(alerts: list[Alert], who: Principal, via: str, now: datetime) -> list[Alert]:
+    """Put on each alert (`revealed_phone`) the phone it is about, for those who must call it, and
+    record every such read (one entry per member, or per stranger's alerts, per request)."""
+    shown = [
+        a for a in alerts if (a.member_id is not None or a.detail.get("from_phone")) and may_call(a, who)
+    ]
+    ids = {a.member_id for a in shown if a.member_id is not None}
+    members = {m.id: m for m in db.session.scalars(select(Member).where(Member.id.in_(ids)))} if ids else {}
+    reads: dict[int | None, list[int]] = {}
+    for alert in shown:
+        member = members.get(alert.member_id)
+        alert.revealed_phone = member.phone if member is not None else alert.detail.get("from_phone")
+        reads.setdefault(alert.member_id, []).append(alert.id)
+    for member_id, alert_ids in reads.items():
+        what = "member_phone" if member_id is not None else "sender_phone"
+        record_read(who.actor, what, via, now, members.get(member_id), {"alert_ids": alert_ids})
+    return alerts

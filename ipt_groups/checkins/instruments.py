@@ -1,0 +1,403 @@
+"""SMS check-ins: instruments, scoring, prompt texts and a pure conversation state machine.
+
+Plain Python over plain data: no Flask, no database, no clock (functions take `now`, timezone-aware).
+Reading inbound SMS (keywords, answers, crisis words) lives in `replies`; its names are re-exported here.
+
+Privacy: every SMS shows on a lock screen, so `reveals_therapy` lists the words that may not appear in
+our own texts (intro, re-prompt, thank-you, closed). The PHQ item wording is exempt: it is a validated
+instrument that may not be reworded, asked inside a check-in the member consented to. So "depressed"
+stays forbidden everywhere else, and only the PHQ item 2 prompt may contain it (tests pin this).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from ipt_groups.checkins.crisis import reads_as_yes
+from ipt_groups.checkins.replies import (  # noqa: F401 - re-exported for callers of the survey core
+    Inbound,
+    classify,
+    parse_answer,
+)
+
+PHQ_LABELS = ("not at all", "several days", "more than half the days", "nearly every day")
+PHQ9_ITEMS = (
+    "Little interest or pleasure in doing things",
+    "Feeling down, depressed, or hopeless",
+    "Trouble falling or staying asleep, or sleeping too much",
+    "Feeling tired or having little energy",
+    "Poor appetite or overeating",
+    "Feeling bad about yourself, or that you are a failure or have let yourself or your family down",
+    "Trouble concentrating on things, such as reading the newspaper or watching television",
+    "Moving or speaking so slowly that other people could have noticed, or the opposite, being so fidgety"
+    " or restless that you have been moving around a lot more than usual",
+    "Thoughts that you would be better off dead, or of hurting yourself in some way",
+)
+PHQ2_ITEMS = PHQ9_ITEMS[:2]
+MOOD_ITEM = "How has your mood been this week?"
+
+SAFETY_ITEM = 9  # PHQ-9 item 9: any answer above 0 needs same-day human follow-up
+SAFETY, ITEM9_UNKNOWN = "safety", "item9_unknown"  # events the caller turns into safety alerts
+PHQ2_POSITIVE_AT = 3
+PHQ9_BANDS = ((20, "severe"), (15, "moderately severe"), (10, "moderate"), (5, "mild"), (0, "minimal"))
+
+OPEN, COMPLETE, EXPIRED = "open", "complete", "expired"
+# Our texts stay within two concatenated GSM-7 segments (2 x 153 characters).
+MAX_SMS_CHARS = 306
+THANK_YOU_TEXT = "Thank you, that's the end of this check-in."
+CLOSED_TEXT = "Sorry, this check-in has closed. Thank you for replying."
+SKIPPED_PREFIX = "Skipped. "
+ITEM9_NUMBER_TEXT = "Thank you for telling us. If you can, for Q{n}/{count}: {guide}."
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """A questionnaire: items asked one per SMS, each answered with an integer in [min, max]."""
+
+    key: str
+    items: tuple[str, ...]
+    min: int
+    max: int
+    labels: tuple[str, ...] = ()  # labels[i] names the answer min + i
+    intro: str = ""
+    stem: str = ""  # a short form of the question stem, repeated before each item
+    guide: str = ""  # how to answer; built from the labels when empty
+
+    @property
+    def answer_guide(self) -> str:
+        """How to answer, e.g. "Reply 0, 1, 2 or 3: 0 not at all, 1 several days, ..."."""
+        if self.guide:
+            return self.guide
+        values = [str(v) for v in range(self.min, self.max + 1)]
+        named = ", ".join(f"{v} {label}" for v, label in zip(values, self.labels, strict=True))
+        return f"Reply {', '.join(values[:-1])} or {values[-1]}: {named}"
+
+
+_PHQ_INTRO = "Hi, time for your check-in: {n} short questions, one at a time."
+_PHQ_STEM = "Last 2 weeks, how often"  # short enough that item 8 and its guide fit two segments
+PHQ9 = Instrument("phq9", PHQ9_ITEMS, 0, 3, PHQ_LABELS, intro=_PHQ_INTRO.format(n=9), stem=_PHQ_STEM)
+PHQ2 = Instrument("phq2", PHQ2_ITEMS, 0, 3, PHQ_LABELS, intro=_PHQ_INTRO.format(n=2), stem=_PHQ_STEM)
+MOOD = Instrument(
+    "mood",
+    (MOOD_ITEM,),
+    0,
+    10,
+    intro="Hi, time for your weekly check-in.",
+    guide="Reply 0 (worst) to 10 (best)",
+)
+INSTRUMENTS = {i.key: i for i in (PHQ9, PHQ2, MOOD)}
+
+
+def get_instrument(instrument: Instrument | str) -> Instrument:
+    """Return the Instrument for a key (or the Instrument itself); ValueError for unknown keys."""
+    if isinstance(instrument, Instrument):
+        return instrument
+    if instrument not in INSTRUMENTS:
+        raise ValueError(f"unknown instrument {instrument!r}; expected one of {sorted(INSTRUMENTS)}")
+    return INSTRUMENTS[instrument]
+
+
+# --- scoring ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Score:
+    """A total; band and positive are None unless every item was answered."""
+
+    total: int
+    band: str | None
+    complete: bool
+    positive: bool | None = None  # PHQ-2 only: total >= 3 is a positive screen
+
+
+def score(instrument_key: Instrument | str, answers: list[int | None] | tuple[int | None, ...]) -> Score:
+    """Score answers in item order; None or missing items make it incomplete.
+
+    An incomplete score totals the answered items only, with complete=False and band/positive None:
+    a partial PHQ-9 total under-counts, so it must never be banded or compared as if complete.
+    """
+    inst = get_instrument(instrument_key)
+    _check_answers(inst, answers)
+    given = [a for a in answers if a is not None]
+    total = sum(given)
+    if len(given) < len(inst.items):
+        return Score(total, None, False)
+    positive = total >= PHQ2_POSITIVE_AT if inst.key == "phq2" else None
+    return Score(total, _band(inst, total), True, positive)
+
+
+def reported_score(instrument_key: Instrument | str, answers) -> dict:
+    """A check-in's score as reported: `score` only when every item has a value (never a partial
+    total that reads as a real one), `partial_score` otherwise, and the 1-based `missing_items`."""
+    inst = get_instrument(instrument_key)
+    result = score(inst, answers)
+    missing = [i + 1 for i in range(len(inst.items)) if i >= len(answers) or answers[i] is None]
+    partial = result.total if not result.complete and len(missing) < len(inst.items) else None
+    return {
+        "score": result.total if result.complete else None,
+        "partial_score": partial,
+        "missing_items": missing,
+    }
+
+
+def _check_answers(inst: Instrument, answers) -> None:
+    if len(answers) > len(inst.items):
+        raise ValueError(f"{inst.key} has {len(inst.items)} items, got {len(answers)} answers")
+    for a in answers:
+        if a is not None and (isinstance(a, bool) or not inst.min <= a <= inst.max):
+            raise ValueError(f"{inst.key} answers are {inst.min}-{inst.max} or None, got {a!r}")
+
+
+def _band(inst: Instrument, total: int) -> str | None:
+    if inst.key != "phq9":
+        return None
+    return next(name for floor, name in PHQ9_BANDS if total >= floor)
+
+
+def response(baseline: Score | int, latest: Score | int) -> dict:
+    """Compare two PHQ totals: the drop and whether it reaches 5 points, 10 points and 50%.
+
+    A 50% drop needs a baseline above 0. Incomplete Scores raise ValueError: partial totals mislead.
+    """
+    before, after = _total(baseline), _total(latest)
+    drop = before - after
+    return {
+        "baseline": before,
+        "latest": after,
+        "drop": drop,
+        "drop_5": drop >= 5,
+        "drop_10": drop >= 10,
+        "drop_50_percent": before > 0 and 2 * drop >= before,
+    }
+
+
+def _total(value: Score | int) -> int:
+    if isinstance(value, Score):
+        if not value.complete:
+            raise ValueError("cannot compare an incomplete score")
+        return value.total
+    return value
+
+
+# --- texts -----------------------------------------------------------------------------------------
+
+
+def intro_text(instrument: Instrument | str) -> str:
+    """The neutral opening line: no word of therapy, symptoms or problem area (lock screens show it)."""
+    return get_instrument(instrument).intro
+
+
+def prompt_text(instrument: Instrument | str, index: int) -> str:
+    """One item's SMS, saying how to answer, e.g. "Q2/9 Last 2 weeks, how often: ...?"."""
+    inst = get_instrument(instrument)
+    if len(inst.items) == 1:
+        return f"{inst.items[index]} {inst.answer_guide}"
+    return f"Q{index + 1}/{len(inst.items)} {inst.stem}: {inst.items[index]}? {inst.answer_guide}"
+
+
+def reprompt_text(instrument: Instrument | str, index: int) -> str:
+    """The one re-prompt after an unreadable answer: the allowed answers, and how to opt out."""
+    inst = get_instrument(instrument)
+    which = f"For Q{index + 1}/{len(inst.items)}: " if len(inst.items) > 1 else ""
+    return f"Sorry, I didn't understand. {which}{inst.answer_guide}. Text STOP to opt out."
+
+
+def item9_number_text(instrument: Instrument | str) -> str:
+    """After words that mean yes to item 9 (sent with the crisis line): the number, if they can."""
+    inst = get_instrument(instrument)
+    return ITEM9_NUMBER_TEXT.format(n=SAFETY_ITEM, count=len(inst.items), guide=inst.answer_guide)
+
+
+def message_texts(instrument: Instrument | str) -> list[str]:
+    """Every SMS a conversation on this instrument can send, for privacy and length checks."""
+    inst = get_instrument(instrument)
+    indexes = range(len(inst.items))
+    texts = [_first_message(inst)]
+    texts += [prompt_text(inst, i) for i in indexes] + [reprompt_text(inst, i) for i in indexes]
+    texts += [SKIPPED_PREFIX + prompt_text(inst, i) for i in indexes[1:]]
+    texts += [item9_number_text(inst)] if inst.key == "phq9" else []
+    return texts + [THANK_YOU_TEXT, CLOSED_TEXT]
+
+
+def _first_message(inst: Instrument) -> str:
+    return f"{inst.intro} {prompt_text(inst, 0)}"
+
+
+# --- conversation ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """One member's survey in progress; answers[i] is item i's value, None if skipped after a re-prompt."""
+
+    instrument: str
+    answers: tuple[int | None, ...]
+    position: int  # index of the item awaiting an answer; equals len(answers)
+    reprompted: bool  # the current item has already been re-prompted once
+    started_at: datetime
+    expires_at: datetime
+    status: str = OPEN
+
+
+@dataclass(frozen=True)
+class Step:
+    """The outcome of one inbound answer: the new state, the SMS to send (if any) and events."""
+
+    conv: Conversation
+    reply_text: str | None
+    events: tuple[tuple[str, object], ...] = ()
+
+
+def start_conversation(
+    instrument_key: Instrument | str, now: datetime, ttl: timedelta
+) -> tuple[Conversation, str]:
+    """Open a conversation; the first SMS is the neutral intro followed by item 1."""
+    inst = get_instrument(instrument_key)
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if ttl <= timedelta(0):
+        raise ValueError("ttl must be positive")
+    return Conversation(inst.key, (), 0, False, now, now + ttl), _first_message(inst)
+
+
+def answer(conv: Conversation, text: str, now: datetime) -> Step:
+    """Apply one inbound reply (already known not to be a keyword) to an open conversation.
+
+    A readable answer is recorded and the next item (or the thank-you) is sent. The first unreadable
+    answer to an item is re-prompted once; the second records None for that item and moves on, so a
+    member is never stuck. At or after expires_at nothing is recorded: the conversation expires.
+    Events: ("safety", {"item": 9, "value": v}) when PHQ-9 item 9 > 0 (the caller alerts a human and
+    sends the crisis line), ("completed", Score) and ("expired", Score); a Score with a None answer is
+    incomplete. Item 9 is read for safety first: words that mean yes (crisis.YES_WORDS) are a "safety" event
+    with value None at once (then the number is asked for once); a second unreadable answer, or a
+    close after one, is ("item9_unknown", ...): a human reviews it, and the check-in stays incomplete.
+    A reply to the item-9 prompt that arrives after expires_at still counts for safety.
+    """
+    if conv.status != OPEN:
+        return Step(conv, None)
+    if now >= conv.expires_at:
+        return _expired_answer(conv, text)
+    inst = get_instrument(conv.instrument)
+    value = parse_answer(text, inst)
+    if value is None and at_safety_item(conv):
+        return _unreadable_item9(conv, inst, text)
+    if value is None and not conv.reprompted:
+        return Step(replace(conv, reprompted=True), reprompt_text(inst, conv.position))
+    return _record(conv, inst, value)
+
+
+def _expired_answer(conv: Conversation, text: str) -> Step:
+    late = late_answer(conv, text)
+    expired = replace(conv, status=EXPIRED)
+    events = (*(late or closing_events(conv)), ("expired", conversation_score(conv)))
+    return Step(expired, None if late else CLOSED_TEXT, events)
+
+
+def _unreadable_item9(conv: Conversation, inst: Instrument, text: str) -> Step:
+    yes = reads_as_yes(text)
+    events = ((SAFETY, {"item": SAFETY_ITEM, "value": None, "words": True}),) if yes else ()
+    if not conv.reprompted:
+        reply = item9_number_text(inst) if yes else reprompt_text(inst, conv.position)
+        return Step(replace(conv, reprompted=True), reply, events)
+    events = events or ((ITEM9_UNKNOWN, {"item": SAFETY_ITEM, "reason": "two unreadable answers"}),)
+    step = _record(conv, inst, None)
+    return replace(step, events=events + step.events)
+
+
+def at_safety_item(conv: Conversation) -> bool:
+    """Whether the conversation is waiting for the answer to PHQ-9 item 9."""
+    return conv.instrument == PHQ9.key and conv.position == SAFETY_ITEM - 1
+
+
+def late_answer(conv: Conversation, text: str) -> tuple[tuple[str, object], ...]:
+    """The safety event of a reply to the item-9 prompt after the conversation closed: a value above
+    0, or words that mean yes; nothing is recorded (the check-in is closed)."""
+    if not at_safety_item(conv):
+        return ()
+    value = parse_answer(text, PHQ9)
+    if value is None and reads_as_yes(text):
+        return ((SAFETY, {"item": SAFETY_ITEM, "value": None, "words": True, "late": True}),)
+    if value:
+        return ((SAFETY, {"item": SAFETY_ITEM, "value": value, "late": True}),)
+    return ()
+
+
+def closing_events(conv: Conversation) -> tuple[tuple[str, object], ...]:
+    """A conversation closed (expired, cancelled, replaced) after an unreadable item-9 answer."""
+    if at_safety_item(conv) and conv.reprompted:
+        return ((ITEM9_UNKNOWN, {"item": SAFETY_ITEM, "reason": "closed after an unreadable answer"}),)
+    return ()
+
+
+def _record(conv: Conversation, inst: Instrument, value: int | None) -> Step:
+    events = _safety_events(inst, conv.position, value)
+    conv = replace(conv, answers=(*conv.answers, value), position=conv.position + 1, reprompted=False)
+    if conv.position < len(inst.items):
+        prefix = SKIPPED_PREFIX if value is None else ""
+        return Step(conv, prefix + prompt_text(inst, conv.position), events)
+    done = replace(conv, status=COMPLETE)
+    return Step(done, THANK_YOU_TEXT, (*events, ("completed", conversation_score(done))))
+
+
+def _safety_events(inst: Instrument, index: int, value: int | None) -> tuple[tuple[str, object], ...]:
+    if inst.key == "phq9" and index == SAFETY_ITEM - 1 and value is not None and value > 0:
+        return ((SAFETY, {"item": SAFETY_ITEM, "value": value}),)
+    return ()
+
+
+def expire(conv: Conversation, now: datetime) -> Conversation:
+    """Mark an open conversation expired at or after expires_at, keeping its partial answers."""
+    if conv.status == OPEN and now >= conv.expires_at:
+        return replace(conv, status=EXPIRED)
+    return conv
+
+
+def conversation_score(conv: Conversation) -> Score:
+    """Score a conversation's answers so far (incomplete unless every item has a value)."""
+    return score(conv.instrument, conv.answers)
+
+
+# --- privacy ---------------------------------------------------------------------------------------
+
+FORBIDDEN_WORDS = (
+    "therapy",
+    "therapist",
+    "psychotherapy",
+    "psychotherapist",
+    "depression",
+    "depressed",
+    "diagnosis",
+    "diagnosed",
+    "grief",
+    "grieving",
+    "bereavement",
+    "bereaved",
+    "role dispute",
+    "role transition",
+    "interpersonal",
+    "IPT",
+    "mental health",
+    "counselling",
+    "counseling",
+    "counsellor",
+    "counselor",
+    "psychiatric",
+    "psychiatrist",
+    "psychologist",
+    "psychological",
+)
+
+
+def _word_pattern(phrase: str) -> re.Pattern[str]:
+    body = r"[\s_-]+".join(re.escape(part) for part in phrase.split())
+    return re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)
+
+
+_FORBIDDEN_PATTERNS = tuple((word, _word_pattern(word)) for word in FORBIDDEN_WORDS)
+
+
+def reveals_therapy(text: str) -> list[str]:
+    """The FORBIDDEN_WORDS found in `text` as whole words (case-insensitive; "role_dispute" counts)."""
+    return [word for word, pattern in _FORBIDDEN_PATTERNS if pattern.search(text or "")]

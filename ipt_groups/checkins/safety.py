@@ -1,0 +1,47 @@
+"""Words of crisis applied: the lists in force (built in, CRISIS_PHRASES, the programme's own), the
+alert for a crisis text from anyone, and the crisis-line text in the reader's language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+
+from flask import current_app
+
+from ipt_groups.checkins import crisis
+from ipt_groups.checkins.alerts import raise_safety_alert
+from ipt_groups.models import Alert, InboundMessage, Member
+from ipt_groups.settings import message_texts as programme
+
+
+def crisis_lists() -> dict[str, tuple[str, ...]]:
+    """Every language's phrases in force now (one read of the programme's setting)."""
+    added = programme.crisis_phrases()
+    frozen = tuple(sorted((lang, tuple(phrases)) for lang, phrases in added.items()))
+    return _lists(tuple(current_app.config.get("CRISIS_PHRASES") or ()), frozen)
+
+
+@lru_cache(maxsize=16)
+def _lists(env: tuple[str, ...], added: tuple[tuple[str, tuple[str, ...]], ...]) -> dict:
+    return crisis.phrase_lists(crisis.phrases_by_language(env), dict(added))
+
+
+def detect(text: str, language: str | None) -> crisis.CrisisMatch | None:
+    """Words of crisis in `text`, the reader's language tried first and then every list."""
+    return crisis.detect_crisis(text, crisis_lists(), language)
+
+
+def crisis_line(language: str | None) -> str:
+    """The crisis-line text for a reader of `language` (CRISIS_LINE_TEXT_<LANG>, CRISIS_LINE_TEXT)."""
+    config = current_app.config
+    return crisis.crisis_line_text(
+        language, config.get("CRISIS_LINE_TEXTS") or {}, config["CRISIS_LINE_TEXT"]
+    )
+
+
+def raise_crisis_alert(
+    record: InboundMessage, member: Member | None, match: crisis.CrisisMatch, now: datetime
+) -> Alert:
+    """The safety alert for a text with words of crisis; a stranger is named by their number."""
+    detail = {"phrase": match.phrase, "language": match.language, "inbound_id": record.id}
+    return raise_safety_alert(member, "crisis_words", detail, now, from_phone=record.from_phone)

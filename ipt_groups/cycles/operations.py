@@ -1,0 +1,233 @@
+"""A group's cycle in the database: start it, move or cancel a session; every planned message
+follows in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from flask import current_app
+from sqlalchemy import select
+
+from ipt_groups.audit import record_change, snapshot
+from ipt_groups.checkins import conversations as checkins
+from ipt_groups.cycles import calendar as cycles
+from ipt_groups.cycles import reminders
+from ipt_groups.cycles.templates import TEMPLATES, CycleTemplate, template_from_dict, template_to_dict
+from ipt_groups.errors import Conflict, InvalidInput
+from ipt_groups.extensions import db
+from ipt_groups.models import Cycle, CycleTemplateRow, Group, GroupSession, IndividualMeeting
+from ipt_groups.people.availability import parse_hhmm
+from ipt_groups.vocabulary import DAYS
+
+
+def quiet_hours() -> cycles.QuietHours:
+    """The programme's quiet hours (QUIET_HOURS, "21:00-08:00")."""
+    start, _, end = current_app.config["QUIET_HOURS"].partition("-")
+    return cycles.QuietHours(_time(start), _time(end))
+
+
+def _time(text: str) -> time:
+    minutes = parse_hhmm(text.strip())
+    return time(minutes // 60, minutes % 60)
+
+
+def resolve_template(key: str) -> CycleTemplate:
+    """A built-in template or a coordinator's own; 422 naming `template` if neither."""
+    if key in TEMPLATES:
+        return TEMPLATES[key]
+    row = db.session.scalar(select(CycleTemplateRow).filter_by(key=key))
+    if row is None:
+        known = ", ".join(sorted(TEMPLATES))
+        raise InvalidInput(
+            "unknown template", {"template": [f"{key!r} is not a template (built in: {known})"]}
+        )
+    return template_from_dict(row.definition)
+
+
+def create_template(doc: dict, actor: str, now: datetime) -> CycleTemplateRow:
+    """Save a coordinator's template after checking its phases cover 1..N in order."""
+    try:
+        template = template_from_dict(doc)
+    except cycles.CycleError as exc:
+        raise InvalidInput("the template is not valid", exc.errors) from exc
+    if template.key in TEMPLATES or db.session.scalar(
+        select(CycleTemplateRow.id).filter_by(key=template.key)
+    ):
+        raise Conflict("template exists", {"key": [f"a template {template.key!r} already exists"]})
+    row = CycleTemplateRow(key=template.key, definition=template_to_dict(template), created_at=now)
+    db.session.add(row)
+    db.session.flush()
+    record_change(actor, "template.create", row, None, snapshot(row))
+    return row
+
+
+def start_cycle(group_id: int, data: dict, actor: str, now: datetime) -> Cycle:
+    """Date every session and individual meeting of the group's cycle and plan its reminders."""
+    group = Group.get_or_404(group_id)
+    if db.session.scalar(select(Cycle.id).filter_by(group_id=group_id)):
+        raise Conflict("the group already has a cycle", {"group_id": [f"group {group_id} has a cycle"]})
+    template = resolve_template(data.get("template") or "ipt-g-12")
+    plan = _plan(group, template, data["first_date"], set(data.get("skip_dates", ())), now)
+    cycle = Cycle(
+        group_id=group.id,
+        template_key=template.key,
+        template=template_to_dict(template),
+        first_date=data["first_date"],
+        skip_dates=[d.isoformat() for d in data.get("skip_dates", ())],
+        created_at=now,
+    )
+    db.session.add(cycle)
+    sessions = [_session_row(group, s) for s in plan.sessions]
+    meetings = _meeting_rows(group, plan.meetings)
+    db.session.add_all(sessions + meetings)
+    group.status = "scheduled"
+    db.session.flush()
+    reminders.plan_cycle_reminders(group, sessions, meetings, quiet_hours(), now)
+    checkins.plan_cycle_checkins(group, sessions, meetings, quiet_hours(), now)
+    record_change(actor, "cycle.create", cycle, None, snapshot(cycle))
+    return cycle
+
+
+def _plan(group: Group, template: CycleTemplate, first: date, skips: set[date], now: datetime):
+    errors = {}
+    if DAYS[first.weekday()] != group.day:
+        errors["first_date"] = [f"{first} is a {DAYS[first.weekday()]}; the group meets on {group.day}"]
+    try:
+        cycles.validate_first_date(first, now, group.timezone)
+    except cycles.CycleError as exc:
+        errors.setdefault("first_date", []).extend(exc.errors["first_date"])
+    if errors:
+        raise InvalidInput("the cycle cannot start then", errors)
+    return cycles.plan_cycle(
+        template, first, _time(group.start_time), group.timezone, skips, group.session_minutes
+    )
+
+
+def _session_row(group: Group, s: cycles.PlannedSession) -> GroupSession:
+    return GroupSession(
+        group_id=group.id,
+        number=s.number,
+        phase=s.phase,
+        starts_at=s.starts_at,
+        ends_at=s.ends_at,
+        local_date=s.local_date,
+        local_start=s.local_start.strftime("%H:%M"),
+        status="scheduled",
+    )
+
+
+def _meeting_rows(group: Group, planned: list[cycles.PlannedMeeting]) -> list[IndividualMeeting]:
+    members = [e.member for e in group.enrolments if e.left_on is None]
+    return [
+        IndividualMeeting(
+            group_id=group.id,
+            member_id=m.id,
+            kind=p.kind,
+            starts_at=p.starts_at,
+            ends_at=p.ends_at,
+            status="scheduled",
+        )
+        for m in members
+        for p in planned
+    ]
+
+
+def planned_session(row: GroupSession) -> cycles.PlannedSession:
+    return cycles.PlannedSession(
+        row.number, row.phase, row.local_date, _time(row.local_start), row.starts_at, row.ends_at
+    )
+
+
+def _group_sessions(group_id: int) -> list[GroupSession]:
+    query = select(GroupSession).filter_by(group_id=group_id).order_by(GroupSession.number)
+    return list(db.session.scalars(query))
+
+
+def _changeable(session: GroupSession, rows: list[GroupSession]):
+    if session.status == "cancelled":
+        raise Conflict("session cancelled", {"status": [f"session {session.number} is already cancelled"]})
+    live = [r for r in rows if r.status != "cancelled"]
+    held = {r.number for r in rows if r.status == "held"}
+    return live, held
+
+
+def move_session(session_id: int, new_date: date, new_start: str, actor: str, now: datetime) -> GroupSession:
+    """Move one session to a new local date and time; its reminders follow and members are told."""
+    session = GroupSession.get_or_404(session_id)
+    group = db.session.get(Group, session.group_id)
+    rows = _group_sessions(group.id)
+    live, held = _changeable(session, rows)
+    try:
+        moved = cycles.move_session(
+            [planned_session(r) for r in live],
+            session.number,
+            new_date,
+            _time(new_start),
+            group.timezone,
+            held_numbers=held,
+            now=now,
+        )
+    except cycles.CycleError as exc:
+        raise _refusal(exc) from exc
+    before = snapshot(session)
+    _apply(session, next(p for p in moved if p.number == session.number))
+    reminders.follow_session_change(group, session, before["starts_at"], "session_moved", quiet_hours(), now)
+    record_change(actor, "session.move", session, before, snapshot(session))
+    return session
+
+
+def cancel_session(
+    session_id: int, shift: bool, reason: str | None, actor: str, now: datetime
+) -> GroupSession:
+    """Cancel a session; with shift the rest of the cycle moves a week later and keeps N sessions."""
+    session = GroupSession.get_or_404(session_id)
+    group = db.session.get(Group, session.group_id)
+    rows = _group_sessions(group.id)
+    live, held = _changeable(session, rows)
+    try:
+        result = cycles.cancel_session(
+            [planned_session(r) for r in live],
+            session.number,
+            shift,
+            group.timezone,
+            held_numbers=held,
+            now=now,
+        )
+    except cycles.CycleError as exc:
+        raise _refusal(exc) from exc
+    before = snapshot(session)
+    if shift:
+        _shift(group, live, result, now)
+    else:
+        session.status, session.cancel_reason, session.revision = "cancelled", reason, session.revision + 1
+        db.session.flush()
+        reminders.cancel_session_messages(group, session, before["starts_at"], now)
+    record_change(actor, "session.cancel", session, before, {**snapshot(session), "shift": shift})
+    return session
+
+
+def _shift(group: Group, live: list[GroupSession], result: cycles.CancelResult, now: datetime) -> None:
+    by_number = {r.number: r for r in live}
+    for planned in result.sessions:
+        _apply(by_number[planned.number], planned)
+    db.session.flush()
+    quiet = quiet_hours()
+    target = by_number[result.cancelled.number]
+    old = result.cancelled.starts_at.isoformat()
+    for move in result.moves:
+        row = by_number[move.number]
+        notice = "session_cancelled_shifted" if row is target else None
+        reminders.follow_session_change(group, row, old if notice else None, notice, quiet, now)
+
+
+def _apply(row: GroupSession, planned: cycles.PlannedSession) -> None:
+    if row.starts_at != planned.starts_at:
+        row.revision += 1
+    row.starts_at, row.ends_at = planned.starts_at, planned.ends_at
+    row.local_date, row.local_start = planned.local_date, planned.local_start.strftime("%H:%M")
+
+
+def _refusal(exc: cycles.CycleError) -> InvalidInput:
+    held = any("held" in m or "started" in m for msgs in exc.errors.values() for m in msgs)
+    error = Conflict if held else InvalidInput
+    return error("the session cannot change that way", exc.errors)

@@ -1,0 +1,1 @@
+"""Developer tools, not the product: the demo programme and the simulation."""

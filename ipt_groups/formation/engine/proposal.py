@@ -1,0 +1,162 @@
+"""propose_groups and greedy_groups: phases of formation, balancing, and the output document."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+
+from ipt_groups.formation.engine.augment import prefer_waiting
+from ipt_groups.formation.engine.heuristics import construct_best, greedy
+from ipt_groups.formation.engine.lns import improve
+from ipt_groups.formation.engine.model import MATCHABLE, PlanningInput
+from ipt_groups.formation.engine.pairs import Context, Group, Pair, bucket_key, build_pairs
+from ipt_groups.formation.engine.reasons import explain
+from ipt_groups.formation.engine.relocate import relocate
+from ipt_groups.formation.engine.slots import zone
+from ipt_groups.formation.engine.solver import score
+from ipt_groups.vocabulary import DAYS
+
+_POST_PROCESS_SHARE = 0.3  # of the time limit, kept back for balancing and the output
+# constructions tried: _TRY_MEMBERS per second of the time limit / reachable members, within a share of it
+_MAX_TRIES, _TRY_MEMBERS, _TRY_SHARE = 8, 1_000, 0.15
+_MOVES = 1000  # relocation moves per second of the time limit: repeatable, unless the deadline comes first
+_WORK_SHARE = 0.5  # of the time limit, as CP-SAT deterministic seconds (about wall seconds, repeatable)
+
+
+def propose_groups(inp: PlanningInput) -> dict:
+    """Form groups that place the most members (then the longest-waiting, then balanced sizes)."""
+    return _propose(inp, use_solver=True)
+
+
+def greedy_groups(inp: PlanningInput) -> dict:
+    """The naive baseline: open a group at the fullest slot first, filling it longest-waiting first."""
+    return _propose(inp, use_solver=False)
+
+
+def match_phases(inp: PlanningInput) -> list[tuple[str, ...]]:
+    """The attribute sets matched in turn: the policy's, then without problem area when mixing is on."""
+    match = tuple(inp.policy.match_on)
+    if inp.policy.mix_problem_areas and "problem_area" in match:
+        return [match, tuple(a for a in match if a != "problem_area")]
+    return [match]
+
+
+def _propose(inp: PlanningInput, use_solver: bool) -> dict:
+    started = time.perf_counter()
+    deadline = started + inp.policy.time_limit_s * (1 - _POST_PROCESS_SHARE)
+    ctx, state = Context(inp), None
+    state = ctx.fresh_state()
+    groups: list[Group] = []
+    statuses, bounds, pair_counts, moves = [], [], [], []
+    phases, viable = match_phases(inp), None
+    for match in phases:
+        placed = {m for g in groups for m in g.members}
+        left = [m.index for m in inp.members if ctx.member_fit[m.index] and m.index not in placed]
+        pairs = build_pairs(ctx, left, bucket_key(match), state)
+        found, status, bound, moved = _form(ctx, pairs, state, deadline, use_solver)
+        for g in found:
+            state.take(g.facilitator, ctx.span(g.pair.slot))
+        groups += found
+        statuses.append(status)
+        bounds.append(bound)
+        pair_counts.append(len(pairs))
+        moves.append(moved)
+        if len(phases) == 1:  # built with every facilitator free: the pairs the reasons are judged by
+            viable = {m for p in pairs for m in p.members}
+    balance(ctx, groups)
+    extra = {"solver_status": statuses, "relocation_moves": moves, "reachable": _sum_or_none(bounds),
+             "pairs": pair_counts}  # fmt: skip
+    return _document(ctx, groups, phases[-1], started, extra, viable)
+
+
+def _form(ctx: Context, pairs: list[Pair], state, deadline: float, use_solver: bool):
+    """Greedy baseline, or: a constructive start, the relocation search, CP-SAT neighbourhoods with the
+    time left, and the waiting pass. Returns (groups, CP-SAT statuses, reachable, relocation moves)."""
+    reachable = len({m for p in pairs for m in p.members})
+    if not use_solver:
+        return greedy(ctx, pairs, state.copy()), "greedy", reachable, 0
+    started = time.perf_counter()
+    tries = max(1, min(_MAX_TRIES, int(_TRY_MEMBERS * ctx.policy.time_limit_s) // max(reachable, 1)))
+    until = started + ctx.policy.time_limit_s * _TRY_SHARE
+    found = max(
+        greedy(ctx, pairs, state.copy()),
+        construct_best(ctx, pairs, state, tries, until),
+        key=lambda g: score(ctx, g),
+    )
+    limit, moves = ctx.policy.time_limit_s, 0
+    if score(ctx, found)[0] < reachable:
+        found, moves = relocate(ctx, pairs, state, found, int(_MOVES * limit), deadline)
+    if score(ctx, found)[0] == reachable:
+        return found, "all_reachable_placed", reachable, moves
+    found, statuses = improve(ctx, pairs, state, found, limit * _WORK_SHARE, deadline)
+    prefer_waiting(ctx, pairs, found)
+    return found, dict(sorted(statuses.items())), reachable, moves
+
+
+def _sum_or_none(values: list) -> int | None:
+    return None if any(v is None for v in values) else sum(values)
+
+
+def balance(ctx: Context, groups: list[Group]) -> None:
+    """Even out sizes within a bucket by moving members who also fit a smaller group's slot."""
+    by_bucket: dict[tuple, list[Group]] = defaultdict(list)
+    for g in groups:
+        by_bucket[g.pair.bucket].append(g)
+    allowed: dict[int, frozenset[int]] = {}
+    for gs in by_bucket.values():
+        for _ in range(len(gs) * ctx.policy.max_size):
+            if not _move_one(gs, allowed):
+                break
+
+
+def _move_one(gs: list[Group], allowed: dict[int, frozenset[int]]) -> bool:
+    order = sorted(gs, key=lambda g: len(g.members))
+    for small in order:
+        can_join = allowed.setdefault(id(small.pair), frozenset(small.pair.members))
+        for big in reversed(order):
+            if len(big.members) - len(small.members) < 2:
+                break
+            movable = [m for m in big.members if m in can_join]
+            if movable:
+                big.members.remove(movable[-1])
+                small.members.append(movable[-1])
+                return True
+    return False
+
+
+def _document(ctx: Context, groups: list[Group], match, started: float, extra: dict, viable) -> dict:
+    placed = {m for g in groups for m in g.members}
+    unplaced = explain(ctx, [m.index for m in ctx.inp.members if m.index not in placed], match, viable)
+    order = sorted(groups, key=lambda g: (g.pair.slot.index, g.facilitator))
+    stats = {
+        "members": len(ctx.inp.members),
+        "facilitators": len(ctx.inp.facilitators),
+        "placed": len(placed),
+        "unplaced": len(unplaced),
+        "groups": len(groups),
+        "unplaced_by_reason": dict(sorted(Counter(u["reason"] for u in unplaced).items())),
+        "buckets": len({bucket_key(ctx.policy.match_on)(m) for m in ctx.inp.members}),
+        **extra,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    return {"groups": [group_document(ctx, g) for g in order], "unplaced": unplaced, "stats": stats}
+
+
+def group_document(ctx: Context, g: Group) -> dict:
+    """One group as plain data; attributes all members share are given, others are None."""
+    slot = g.pair.slot
+    members = [ctx.inp.members[m] for m in sorted(g.members, key=ctx.rank.__getitem__)]
+    doc = {
+        "facilitator_id": ctx.inp.facilitators[g.facilitator].id,
+        "member_ids": [m.id for m in members],
+        "day": DAYS[slot.day],
+        "start": f"{slot.start // 60:02d}:{slot.start % 60:02d}",
+        "timezone": slot.timezone,
+        "first_session": slot.utc_starts[0].astimezone(zone(slot.timezone)).isoformat(),
+        "size": len(members),
+    }
+    for attr in MATCHABLE:
+        values = {m.attrs[attr] for m in members}
+        doc[attr] = values.pop() if len(values) == 1 else None
+    doc["mixed_problem_areas"] = len({m.attrs["problem_area"] for m in members}) > 1
+    return doc

@@ -1,0 +1,269 @@
+"""Group formation over the database: build the engine's planning document from the waitlist,
+store its proposal, let a coordinator edit it under the same rules, and commit it in one
+transaction unless members or facilitators changed since."""
+
+from __future__ import annotations
+
+import copy
+import re
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from ipt_groups.audit import record_change, snapshot
+from ipt_groups.errors import Conflict, InvalidInput
+from ipt_groups.extensions import db
+from ipt_groups.formation import engine as grouping
+from ipt_groups.groups.operations import ACTIVE_GROUP_STATUSES, create_group, enrol_member
+from ipt_groups.models import Facilitator, Group, GroupProposal, Member
+
+
+def _member_doc(m: Member) -> dict:
+    return {
+        "id": m.id,
+        "problem_area": m.problem_area,
+        "language": m.language,
+        "age_band": m.age_band,
+        "gender": m.gender,
+        "timezone": m.timezone,
+        "waitlisted_at": m.waitlisted_at.isoformat(),
+        "availability": m.availability,
+    }
+
+
+def _facilitator_doc(f: Facilitator, leading: int) -> dict:
+    return {
+        "id": f.id,
+        "timezone": f.timezone,
+        "languages": f.languages,
+        "problem_areas": f.problem_areas,
+        "max_groups": f.max_groups - leading,
+        "availability": f.availability,
+    }
+
+
+def planning_document(policy: dict, member_filter: dict) -> tuple[dict, dict]:
+    """The engine's input from the waitlist, and the fingerprint that tells if it went stale.
+    A facilitator's capacity is what their current groups leave free."""
+    query = select(Member).where(Member.status == "waitlisted").order_by(Member.id)
+    for key in ("problem_area", "language"):
+        if key in member_filter:
+            query = query.where(getattr(Member, key) == member_filter[key])
+    if member_filter.get("member_ids"):
+        query = query.where(Member.id.in_(member_filter["member_ids"]))
+    members = list(db.session.scalars(query))
+    leading = dict(
+        db.session.execute(
+            select(Group.facilitator_id, func.count())
+            .where(Group.status.in_(ACTIVE_GROUP_STATUSES))
+            .group_by(Group.facilitator_id)
+        ).all()
+    )
+    facilitators = [
+        f
+        for f in db.session.scalars(select(Facilitator).order_by(Facilitator.id))
+        if f.max_groups > leading.get(f.id, 0)
+    ]
+    doc = {
+        "policy": policy,
+        "members": [_member_doc(m) for m in members],
+        "facilitators": [_facilitator_doc(f, leading.get(f.id, 0)) for f in facilitators],
+    }
+    fingerprint = {
+        "members": {str(m.id): m.updated_at.isoformat() for m in members},
+        "facilitators": {str(f.id): f.updated_at.isoformat() for f in facilitators},
+    }
+    return doc, fingerprint
+
+
+def parse_or_refuse(doc: dict) -> grouping.PlanningInput:
+    """The engine's validation, as a 422 whose field paths name member and facilitator ids."""
+    try:
+        return grouping.parse_input(doc)
+    except grouping.GroupingInputError as exc:
+        raise InvalidInput("the waitlist cannot be planned as asked", _by_id(doc, exc.errors)) from exc
+
+
+def _by_id(doc: dict, errors: dict) -> dict:
+    def rename(path: str) -> str:
+        match = re.match(r"^(members|facilitators)\[(\d+)\](.*)$", path)
+        if not match or int(match.group(2)) >= len(doc.get(match.group(1)) or []):
+            return path or "policy"
+        kind, index, rest = match.groups()
+        return f"{kind}[id={doc[kind][int(index)]['id']}]{rest}"
+
+    return {rename(path): messages for path, messages in errors.items()}
+
+
+def propose(policy: dict, member_filter: dict, actor: str, now: datetime) -> GroupProposal:
+    """Run the engine over the waitlist and store its proposal for review."""
+    doc, fingerprint = planning_document(policy, member_filter)
+    result = grouping.propose_groups(parse_or_refuse(doc))
+    proposal = GroupProposal(
+        status="draft",
+        document=doc,
+        result=result,
+        fingerprint=fingerprint,
+        created_by=actor,
+        created_at=now,
+        group_ids=[],
+    )
+    db.session.add(proposal)
+    db.session.flush()
+    record_change(actor, "proposal.create", proposal, None, {"stats": result["stats"]})
+    return proposal
+
+
+def edit(proposal_id: int, change: dict, actor: str) -> GroupProposal:
+    """Move a member, drop a group or change a facilitator; every changed group must stay valid."""
+    proposal = _draft(proposal_id)
+    inp = parse_or_refuse(proposal.document)
+    result = copy.deepcopy(proposal.result)
+    touched = _EDITS[change["op"]](result, change, inp)
+    problems = {
+        f"groups[{i}]": found
+        for i in touched
+        if (found := grouping.check_group(inp, result["groups"][i], _others(result, i)))
+    }
+    if problems:
+        raise InvalidInput("the edit breaks the grouping rules", problems)
+    result["groups"] = [g for g in result["groups"] if g is not None]
+    _recount(result)
+    before = {"stats": proposal.result["stats"]}
+    proposal.result = result
+    db.session.flush()
+    record_change(
+        actor, f"proposal.{change['op']}", proposal, before, {"change": change, "stats": result["stats"]}
+    )
+    return proposal
+
+
+def _draft(proposal_id: int) -> GroupProposal:
+    proposal = GroupProposal.get_or_404(proposal_id)
+    if proposal.status != "draft":
+        raise Conflict("proposal closed", {"status": [f"the proposal is {proposal.status}"]})
+    return proposal
+
+
+def _others(result: dict, i: int) -> list[dict]:
+    return [g for j, g in enumerate(result["groups"]) if j != i and g is not None]
+
+
+def _group_index(result: dict, index, field: str) -> int:
+    if not isinstance(index, int) or not 0 <= index < len(result["groups"]):
+        raise InvalidInput(
+            "no such group", {field: [f"the proposal has groups 0-{len(result['groups']) - 1}"]}
+        )
+    return index
+
+
+def _move_member(result: dict, change: dict, inp) -> list[int]:
+    member_id = change["member_id"]
+    if member_id not in inp.member_by_id:
+        raise InvalidInput("unknown member", {"member_id": [f"member {member_id} is not in this proposal"]})
+    source = next((i for i, g in enumerate(result["groups"]) if member_id in g["member_ids"]), None)
+    target = change.get("to_group")
+    if source is not None:
+        result["groups"][source]["member_ids"].remove(member_id)
+    result["unplaced"] = [u for u in result["unplaced"] if u["member_id"] != member_id]
+    if target is None:
+        result["unplaced"].append(
+            {
+                "member_id": member_id,
+                "reason": "removed_by_coordinator",
+                "detail": "taken out of the proposal by a coordinator",
+            }
+        )
+        return [source] if source is not None else []
+    target = _group_index(result, target, "to_group")
+    result["groups"][target]["member_ids"].append(member_id)
+    return [i for i in (source, target) if i is not None]
+
+
+def _drop_group(result: dict, change: dict, inp) -> list[int]:
+    index = _group_index(result, change.get("group"), "group")
+    for member_id in result["groups"][index]["member_ids"]:
+        result["unplaced"].append(
+            {
+                "member_id": member_id,
+                "reason": "group_dropped",
+                "detail": "their proposed group was dropped by a coordinator",
+            }
+        )
+    result["groups"][index] = None
+    return []
+
+
+def _set_facilitator(result: dict, change: dict, inp) -> list[int]:
+    index = _group_index(result, change.get("group"), "group")
+    result["groups"][index]["facilitator_id"] = change["facilitator_id"]
+    return [index]
+
+
+_EDITS = {"move_member": _move_member, "drop_group": _drop_group, "set_facilitator": _set_facilitator}
+
+
+def _recount(result: dict) -> None:
+    placed = sum(len(g["member_ids"]) for g in result["groups"])
+    for g in result["groups"]:
+        g["size"] = len(g["member_ids"])
+    result["stats"] = {
+        **result["stats"],
+        "placed": placed,
+        "unplaced": len(result["unplaced"]),
+        "groups": len(result["groups"]),
+    }
+
+
+def commit(proposal_id: int, actor: str, now: datetime) -> GroupProposal:
+    """Create every proposed group and enrolment in one transaction; 409 if the proposal is stale."""
+    proposal = _draft(proposal_id)
+    _refuse_if_stale(proposal)
+    policy = proposal.document.get("policy") or {}
+    created = [_create(g, i, policy, actor, now) for i, g in enumerate(proposal.result["groups"], start=1)]
+    before = snapshot(proposal)
+    proposal.status, proposal.committed_at, proposal.group_ids = "committed", now, [g.id for g in created]
+    db.session.flush()
+    record_change(
+        actor, "proposal.commit", proposal, {"status": before["status"]}, {"group_ids": proposal.group_ids}
+    )
+    return proposal
+
+
+def _refuse_if_stale(proposal: GroupProposal) -> None:
+    changed = []
+    for kind, model in (("members", Member), ("facilitators", Facilitator)):
+        seen = proposal.fingerprint[kind]
+        rows = {
+            str(r.id): r
+            for r in db.session.scalars(select(model).where(model.id.in_([int(i) for i in seen])))
+        }
+        for key, stamp in seen.items():
+            row = rows.get(key)
+            if (
+                row is None
+                or row.updated_at.isoformat() != stamp
+                or getattr(row, "status", "waitlisted") != "waitlisted"
+            ):
+                changed.append(f"{kind[:-1]} {key}")
+    if changed:
+        raise Conflict("the proposal is stale: propose again", {"changed_since": changed})
+
+
+def _create(g: dict, number: int, policy: dict, actor: str, now: datetime) -> Group:
+    area = None if g.get("mixed_problem_areas") else g.get("problem_area")
+    data = {
+        "name": f"{g['day'].capitalize()} {g['start']} group {number}",
+        "problem_area": area,
+        "language": g["language"],
+        "timezone": g["timezone"],
+        "day": g["day"],
+        "start_time": g["start"],
+        "facilitator_id": g["facilitator_id"],
+        "session_minutes": policy.get("session_minutes", 90),
+        "max_size": policy.get("max_size", 10),
+    }
+    group = create_group(data, actor, now)
+    for member_id in g["member_ids"]:
+        enrol_member(group.id, member_id, {}, actor, now)
+    return group

@@ -1,0 +1,1 @@
+"""Groups made by hand: their slot, facilitator and members."""

@@ -1,0 +1,1 @@
+"""People: members on the waitlist and in groups, facilitators, their availability, and coordinators."""

@@ -1,0 +1,148 @@
+"""The waitlist and the facilitator roster: create, change and remove members and facilitators."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+
+from ipt_groups.audit import audited_update, record_change, snapshot
+from ipt_groups.auth import delete_tokens
+from ipt_groups.errors import Conflict, InvalidInput
+from ipt_groups.extensions import db
+from ipt_groups.models import ApiToken, Enrolment, Facilitator, Group, Member
+
+ACTIVE_GROUP_STATUSES = ("forming", "scheduled", "running")
+
+
+def ensure_unique(model, field: str, value, own_id: int | None = None) -> None:
+    """409 naming the field when another row already holds this value."""
+    other = db.session.scalar(select(model.id).where(getattr(model, field) == value))
+    if other is not None and other != own_id:
+        kind = model.__tablename__[:-1]
+        raise Conflict(f"{field} already in use", {field: [f"a {kind} with this {field} already exists"]})
+
+
+def create_member(data: dict, actor: str, now: datetime) -> Member:
+    """Put a new member on the waitlist."""
+    ensure_unique(Member, "phone", data["phone"])
+    member = Member(**data)
+    member.waitlisted_at = data.get("waitlisted_at") or now
+    member.sms_consent_at = now if member.sms_consent else None
+    member.created_at = member.updated_at = now
+    db.session.add(member)
+    db.session.flush()
+    record_change(actor, "member.create", member, None, snapshot(member))
+    return member
+
+
+def list_members(filters: dict) -> Select:
+    """Members matching the filters, longest-waiting first."""
+    query = select(Member).order_by(Member.waitlisted_at, Member.id)
+    for key in ("status", "problem_area", "language"):
+        if key in filters:
+            query = query.where(getattr(Member, key) == filters[key])
+    return query
+
+
+def current_enrolment(member_id: int) -> Enrolment | None:
+    """The member's enrolment in a group they have not left."""
+    return db.session.scalar(
+        select(Enrolment).where(Enrolment.member_id == member_id, Enrolment.left_on.is_(None))
+    )
+
+
+def update_member(member_id: int, changes: dict, actor: str, now: datetime) -> Member:
+    """Change a member; consent changes are stamped, and leaving the programme ends the enrolment."""
+    member = Member.get_or_404(member_id)
+    if "phone" in changes:
+        ensure_unique(Member, "phone", changes["phone"], member.id)
+    if "sms_consent" in changes and changes["sms_consent"] != member.sms_consent:
+        changes["sms_consent_at"] = now
+    _apply_status(member, changes.get("status"), now)
+    return audited_update(actor, "member.update", member, changes)
+
+
+def _apply_status(member: Member, status: str | None, now: datetime) -> None:
+    enrolment = current_enrolment(member.id) if status and status != member.status else None
+    if enrolment is None:
+        return
+    if status == "waitlisted":
+        raise Conflict(
+            "member is in a group", {"status": [f"remove them from group {enrolment.group_id} first"]}
+        )
+    enrolment.left_on, enrolment.left_reason = now.date(), status
+    from ipt_groups.cycles.cohort import (
+        leave_cycle,  # here, not at the top: cohort's imports reach back to roster
+    )
+
+    leave_cycle(enrolment.group_id, member.id, f"the member is {status}")
+
+
+def delete_member(member_id: int, actor: str) -> None:
+    """Remove a member who has never been in a group; others are kept and marked withdrawn."""
+    member = Member.get_or_404(member_id)
+    if db.session.scalar(select(func.count()).where(Enrolment.member_id == member_id)):
+        raise Conflict(
+            "member has group history",
+            {"id": ["this member has been in a group; set status to withdrawn instead"]},
+        )
+    record_change(actor, "member.delete", member, snapshot(member), None)
+    db.session.delete(member)
+    db.session.flush()
+
+
+def create_facilitator(data: dict, actor: str, now: datetime) -> Facilitator:
+    """Add a facilitator to the roster."""
+    ensure_unique(Facilitator, "phone", data["phone"])
+    ensure_unique(Facilitator, "email", data["email"])
+    facilitator = Facilitator(**data, created_at=now, updated_at=now)
+    db.session.add(facilitator)
+    db.session.flush()
+    record_change(actor, "facilitator.create", facilitator, None, snapshot(facilitator))
+    return facilitator
+
+
+def update_facilitator(facilitator_id: int, changes: dict, actor: str) -> Facilitator:
+    """Change a facilitator."""
+    facilitator = Facilitator.get_or_404(facilitator_id)
+    for field in ("phone", "email"):
+        if field in changes:
+            ensure_unique(Facilitator, field, changes[field], facilitator.id)
+    _check_still_leads(facilitator, changes)
+    return audited_update(actor, "facilitator.update", facilitator, changes)
+
+
+def active_groups_led(facilitator_id: int) -> list[Group]:
+    """The facilitator's groups that are forming, scheduled or running."""
+    query = select(Group).where(
+        Group.facilitator_id == facilitator_id, Group.status.in_(ACTIVE_GROUP_STATUSES)
+    )
+    return list(db.session.scalars(query.order_by(Group.id)))
+
+
+def _check_still_leads(facilitator: Facilitator, changes: dict) -> None:
+    """The changed facilitator must still speak, lead and have room for their active groups."""
+    led = active_groups_led(facilitator.id)
+    languages = changes.get("languages", facilitator.languages)
+    areas = changes.get("problem_areas", facilitator.problem_areas)
+    errors = {}
+    if lost := [g for g in led if g.language not in languages]:
+        errors["languages"] = [f"group {g.id} meets in {g.language!r}" for g in lost]
+    if areas and (lost := [g for g in led if g.problem_area not in areas]):
+        errors["problem_areas"] = [f"group {g.id} is a {g.problem_area or 'mixed'} group" for g in lost]
+    if changes.get("max_groups", facilitator.max_groups) < len(led):
+        errors["max_groups"] = [f"they already lead {len(led)} groups"]
+    if errors:
+        raise InvalidInput("the change does not fit the groups they lead", errors)
+
+
+def delete_facilitator(facilitator_id: int, actor: str) -> None:
+    """Remove a facilitator who leads no group."""
+    facilitator = Facilitator.get_or_404(facilitator_id)
+    if db.session.scalar(select(func.count()).where(Group.facilitator_id == facilitator_id)):
+        raise Conflict("facilitator leads groups", {"id": ["reassign their groups before removing them"]})
+    delete_tokens(ApiToken.facilitator_id == facilitator_id, actor)
+    record_change(actor, "facilitator.delete", facilitator, snapshot(facilitator), None)
+    db.session.delete(facilitator)
+    db.session.flush()

@@ -1,0 +1,140 @@
+"""Members', facilitators' and coordinators' input and output schemas."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from ipt_groups.api.fields import Availability, JsonBool, Language, Phone, Timezone
+from ipt_groups.vocabulary import AGE_BANDS, MEMBER_STATUSES, PROBLEM_AREAS
+
+_name = validate.Length(min=1, max=200)
+
+
+class MemberSchema(Schema):
+    id = fields.Int()
+    name = fields.Str()
+    phone = fields.Str()
+    timezone = fields.Str()
+    language = fields.Str()
+    gender = fields.Str(allow_none=True)
+    age_band = fields.Str()
+    problem_area = fields.Str()
+    availability = fields.List(fields.Dict())
+    sms_consent = fields.Bool()
+    sms_consent_at = fields.AwareDateTime(allow_none=True)
+    sms_consent_source = fields.Str(allow_none=True)
+    status = fields.Str()
+    waitlisted_at = fields.AwareDateTime()
+    notes = fields.Str(allow_none=True)
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class MemberArgs(Schema):
+    """A new member on the waitlist."""
+
+    name = fields.Str(required=True, validate=_name)
+    phone = Phone(required=True)
+    timezone = Timezone(required=True)
+    language = Language(required=True)
+    gender = fields.Str(allow_none=True, validate=validate.Length(max=32))
+    age_band = fields.Str(load_default="adult", validate=validate.OneOf(AGE_BANDS))
+    problem_area = fields.Str(required=True, validate=validate.OneOf(PROBLEM_AREAS))
+    availability = Availability(load_default=list)
+    sms_consent = JsonBool(load_default=False)
+    sms_consent_source = fields.Str(allow_none=True, validate=validate.Length(min=1, max=200))
+    waitlisted_at = fields.AwareDateTime()
+    notes = fields.Str(allow_none=True, validate=validate.Length(max=2000))
+
+    @validates_schema
+    def consent_has_source(self, data, **kwargs):
+        """Consent to SMS is recorded with where it came from."""
+        if data.get("sms_consent") and not data.get("sms_consent_source"):
+            raise ValidationError("say where consent was given (a form, a call ...)", "sms_consent_source")
+
+
+class MemberPatchArgs(MemberArgs):
+    """Changes to a member; any subset of fields."""
+
+    status = fields.Str(validate=validate.OneOf([s for s in MEMBER_STATUSES if s != "enrolled"]))
+
+
+class MemberQueryArgs(Schema):
+    status = fields.Str(validate=validate.OneOf(MEMBER_STATUSES))
+    problem_area = fields.Str(validate=validate.OneOf(PROBLEM_AREAS))
+    language = Language()
+
+
+class ImportArgs(Schema):
+    dry_run = fields.Bool(load_default=False)
+
+
+class ImportResultSchema(Schema):
+    dry_run = fields.Bool()
+    rows = fields.Int(metadata={"description": "valid rows in the file"})
+    created = fields.Int()
+    members = fields.List(fields.Nested(MemberSchema))
+
+
+class FacilitatorSchema(Schema):
+    id = fields.Int()
+    name = fields.Str()
+    phone = fields.Str()
+    email = fields.Str()
+    timezone = fields.Str()
+    languages = fields.List(fields.Str())
+    availability = fields.List(fields.Dict())
+    problem_areas = fields.List(fields.Str())
+    max_groups = fields.Int()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class FacilitatorArgs(Schema):
+    """A facilitator; `problem_areas` empty means they lead any."""
+
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    phone = Phone(required=True)
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    timezone = Timezone(required=True)
+    languages = fields.List(Language(), required=True, validate=validate.Length(min=1))
+    availability = Availability(load_default=list)
+    problem_areas = fields.List(fields.Str(validate=validate.OneOf(PROBLEM_AREAS)), load_default=list)
+    max_groups = fields.Int(load_default=2, validate=validate.Range(min=1, max=20))
+
+    @post_load
+    def lower_case_email(self, data, **kwargs):
+        """One address, however it was typed, so duplicates are caught."""
+        if "email" in data:
+            data["email"] = data["email"].lower()
+        return data
+
+
+class FacilitatorPatchArgs(FacilitatorArgs):
+    """Changes to a facilitator; loaded with partial=True."""
+
+
+class CoordinatorSchema(Schema):
+    id = fields.Int()
+    name = fields.Str()
+    phone = fields.Str(allow_none=True)
+    language = fields.Str()
+    timezone = fields.Str()
+    active = fields.Bool()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class CoordinatorArgs(Schema):
+    """A person who coordinates; with a phone and active, they are texted about alerts nobody else
+    can take and whenever a safety alert stays unacknowledged."""
+
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    phone = Phone(load_default=None, allow_none=True)
+    language = Language(load_default="en", validate=validate.Length(max=16))
+    timezone = Timezone(required=True)
+    active = JsonBool(load_default=True)
+
+
+class CoordinatorPatchArgs(CoordinatorArgs):
+    """Changes to a coordinator; loaded with partial=True."""

@@ -1,1 +1,0 @@
-"""Marshmallow schemas: `*Schema` dumps output, `*Args` loads and validates input."""

@@ -1,0 +1,1 @@
+"""Programme settings a coordinator changes through the API: the message texts."""

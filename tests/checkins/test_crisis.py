@@ -1,0 +1,181 @@
+"""Words of crisis: the built-in English and Spanish lists, normalisation (NFKC, case, accents,
+repeated letters, apostrophes), word boundaries, the order languages are tried in, and the crisis-line
+text per language. docs/crisis-phrases.md documents the same lists."""
+
+from pathlib import Path
+
+import pytest
+
+from ipt_groups.checkins.crisis import (
+    BUILT_IN_PHRASES,
+    CRISIS_LINE_TEXTS,
+    CrisisMatch,
+    crisis_line_text,
+    detect_crisis,
+    normalise,
+    phrase_lists,
+    phrase_problems,
+)
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "crisis-phrases.md"
+
+FOUND = [
+    # English, as written
+    ("I want to KILL MYSELF", "kill myself", "en"),
+    ("sometimes i feel suicidal", "suicidal", "en"),
+    ("Suicide.", "suicide", "en"),
+    ("2 I want to die", "want to die", "en"),
+    ("I DON’T want to live anymore", "don't want to live", "en"),  # curly apostrophe
+    ("i dont want to live", "don't want to live", "en"),  # no apostrophe
+    ("they'd be better   off\n dead without me", "better off dead", "en"),
+    ("thinking of self-harm", "self harm", "en"),
+    ("I might hurt myself", "hurt myself", "en"),
+    ("I want to end my life", "end my life", "en"),
+    ("I don't think I can go on, I want to END MY LIFE", "end my life", "en"),
+    ("i just cant go on", "can't go on", "en"),
+    # English slang and misspellings
+    ("kms", "kms", "en"),
+    ("honestly kmsss", "kms", "en"),
+    ("i want to unalive myself", "unalive", "en"),
+    ("thinking about sucide", "sucide", "en"),
+    ("feeling sucidal", "sucidal", "en"),
+    ("I took an overdose", "overdose", "en"),
+    ("I want to take all my pills", "take all my pills", "en"),
+    ("wanna die", "wanna die", "en"),
+    ("i want 2 die", "want 2 die", "en"),
+    ("i wish i was dead", "wish i was dead", "en"),
+    # repeated letters, full-width (NFKC), punctuation between words
+    ("i want to diieee", "want to die", "en"),
+    ("suiiicide", "suicide", "en"),
+    ("ｉ ｗａｎｔ ｔｏ ｄｉｅ", "want to die", "en"),
+    ("ＫＩＬＬ ＭＹＳＥＬＦ", "kill myself", "en"),
+    ("kill...myself", "kill myself", "en"),
+    ("killl myselfff", "kill myself", "en"),
+    # Spanish, with and without accents
+    ("me quiero morir", "me quiero morir", "es"),
+    ("Ya no quiero vivir, me quiero matar", "no quiero vivir", "es"),
+    ("QUIERO MATARME", "quiero matarme", "es"),
+    ("quiero suicidarme", "suicidarme", "es"),
+    ("me voy a suicidar", "suicidar", "es"),
+    ("pienso en el suicidio", "suicidio", "es"),
+    ("estaría mejor muerta", "mejor muerta", "es"),
+    ("estaria mejor muerto", "mejor muerto", "es"),
+    ("quiero hacerme daño", "hacerme daño", "es"),
+    ("quiero hacerme dano", "hacerme daño", "es"),
+    ("no tengo razon para vivir", "no tengo razón para vivir", "es"),
+    ("quiero quitarme la vida", "quitarme la vida", "es"),
+    ("ME QUIERO MORIIIR", "me quiero morir", "es"),
+    ("ｍｅ ｑｕｉｅｒｏ ｍｏｒｉｒ", "me quiero morir", "es"),
+    ("kiero morir", "kiero morir", "es"),
+    ("tome una sobredosis", "sobredosis", "es"),
+]
+
+
+@pytest.mark.parametrize(("text", "phrase", "language"), FOUND)
+def test_words_of_crisis_are_found(text, phrase, language):
+    assert detect_crisis(text) == CrisisMatch(phrase, language)
+
+
+@pytest.mark.parametrize(("text", "phrase", "language"), FOUND)
+def test_every_list_is_tried_whatever_the_readers_language(text, phrase, language):
+    for reader in ("en", "es", "es-MX", "pt-BR", None):
+        assert detect_crisis(text, language=reader) is not None
+
+
+NEAR_MISSES = [
+    "I'll skill myself up at the workshop",  # "kill myself" inside "skill myself"
+    "I want to diet",  # "want to die" inside "want to diet"
+    "my hurt myselfish brother",
+    "the weekend was fine",
+    "thanks, see you tuesday",
+    "2",
+    "",
+    "   ",
+    "I cut my hair",
+    "the kmart was closed",  # "kms" only as a word
+    "quiero vivir",  # "no quiero vivir" without "no"
+    "me corté el pelo",
+    "quiero dormir",
+    "el mejor muestra",
+    "matar el tiempo",
+]
+
+
+@pytest.mark.parametrize("text", NEAR_MISSES)
+def test_near_misses_are_not_crisis(text):
+    assert detect_crisis(text) is None
+
+
+def test_a_film_title_is_a_false_alert_we_accept():
+    # A human reads every alert: a false one costs a minute, a missed one can cost a life.
+    assert detect_crisis("the suicide squad film") == CrisisMatch("suicide", "en")
+
+
+def test_the_readers_language_is_tried_first():
+    both = {"en": ("kms",), "es": ("kms",)}
+    assert detect_crisis("kms", both, "es") == CrisisMatch("kms", "es")
+    assert detect_crisis("kms", both, "es-MX") == CrisisMatch("kms", "es")
+    assert detect_crisis("kms", both, "fr") == CrisisMatch("kms", "en")  # then English, then the rest
+    assert detect_crisis("kms", both) == CrisisMatch("kms", "en")
+
+
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [
+        ("I DON’T  want", "i dont want"),
+        ("ＨＥＬＬＯ", "helo"),
+        ("Está   MEJOR", "esta mejor"),
+        ("self-harm!!", "self harm"),
+        ("don´t", "dont"),
+        ("diieee", "die"),
+        ("1122", "1122"),  # digits are never folded
+    ],
+)
+def test_normalise(text, form):
+    assert normalise(text) == form
+
+
+def test_added_phrases_join_the_built_in_lists_and_never_replace_them():
+    lists = phrase_lists({"es": ["no aguanto más"], "pt-BR": ["quero morrer"]}, {"en": ["hopeless"]})
+    assert lists["es"][: len(BUILT_IN_PHRASES["es"])] == BUILT_IN_PHRASES["es"]
+    assert lists["es"][-1] == "no aguanto más" and lists["pt"] == ("quero morrer",)
+    assert detect_crisis("ya no aguanto mas", lists, "es") == CrisisMatch("no aguanto más", "es")
+    assert detect_crisis("quero morrer", lists) == CrisisMatch("quero morrer", "pt")
+    assert detect_crisis("Feeling hopeless", lists) == CrisisMatch("hopeless", "en")
+    assert detect_crisis("I want to die", lists) == CrisisMatch("want to die", "en")
+
+
+@pytest.mark.parametrize(
+    ("phrase", "ok"),
+    [("hopeless", True), ("kms", True), ("no", False), ("a-b", False), ("??", False), ("x" * 101, False)],
+)
+def test_phrase_problems(phrase, ok):
+    assert (phrase_problems(phrase) == []) is ok
+
+
+@pytest.mark.parametrize(
+    ("language", "own", "general", "expected"),
+    [
+        ("en", {}, "", CRISIS_LINE_TEXTS["en"]),
+        ("es", {}, "", CRISIS_LINE_TEXTS["es"]),
+        ("es-MX", {}, "", CRISIS_LINE_TEXTS["es"]),
+        ("pt-BR", {}, "", CRISIS_LINE_TEXTS["en"]),
+        (None, {}, "", CRISIS_LINE_TEXTS["en"]),
+        ("en", {}, "Call 116 123", "Call 116 123"),
+        # the programme's own number before a default that names another country's line
+        ("es", {}, "Call 116 123", "Call 116 123"),
+        ("es", {"es": "Llame al 024"}, "Call 116 123", "Llame al 024"),
+        ("es-MX", {"es": "Llame al 024"}, "", "Llame al 024"),
+        ("pt-br", {"pt-br": "Ligue 188"}, "", "Ligue 188"),
+        ("pt-BR", {"pt": "Ligue 188"}, "", "Ligue 188"),
+    ],
+)
+def test_crisis_line_text_per_language(language, own, general, expected):
+    assert crisis_line_text(language, own, general) == expected
+
+
+@pytest.mark.parametrize("language", sorted(BUILT_IN_PHRASES))
+def test_the_docs_list_every_built_in_phrase(language):
+    text = DOCS.read_text(encoding="utf-8")
+    missing = [p for p in BUILT_IN_PHRASES[language] if f"`{p}`" not in text]
+    assert missing == []

@@ -1,0 +1,90 @@
+"""Production refuses to start in a way that could let a safety alert go nowhere: SMS not really sent,
+no valid on-call number, or webhooks not checked against the https URL Twilio calls."""
+
+import logging
+
+import pytest
+
+from config import ProductionConfig
+from ipt_groups.app import create_app
+from ipt_groups.startup import check_config, config_problems
+
+READY = {
+    "ENV_NAME": "production",
+    "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://app@db/ipt",
+    "CALENDAR_FEED_SECRET": "s3cret",
+    "QUIET_HOURS": "21:00-08:00",
+    "SMS_BACKEND": "twilio",
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "TWILIO_AUTH_TOKEN": "token",
+    "TWILIO_MESSAGING_SERVICE_SID": "MG" + "0" * 32,
+    "TWILIO_TIMEOUT_S": 10,
+    "SMS_MAX_RETRIES": 3,
+    "SMS_RETRY_BASE_S": 1.0,
+    "ONCALL_PHONE": "+13125550100",
+    "PUBLIC_BASE_URL": "https://groups.example.org",
+}
+
+
+def test_a_complete_production_config_starts():
+    assert config_problems(READY) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"SMS_BACKEND": "console"}, "SMS_BACKEND='console' sends nothing: production needs twilio"),
+        ({"ONCALL_PHONE": ""}, "ONCALL_PHONE is required in production"),
+        ({"ONCALL_PHONE": "(312) 555-0100"}, "ONCALL_PHONE='(312) 555-0100' is not a valid phone number"),
+        ({"ONCALL_PHONE": "+1202555099"}, "is not a valid phone number in E.164 form"),
+        ({"ONCALL_PHONE": "call Ana"}, "is not a valid phone number"),
+        ({"PUBLIC_BASE_URL": ""}, "PUBLIC_BASE_URL must be the https URL Twilio calls"),
+        ({"PUBLIC_BASE_URL": "http://groups.example.org"}, "PUBLIC_BASE_URL must be the https URL"),
+        ({"PUBLIC_BASE_URL": "https://"}, "PUBLIC_BASE_URL must be the https URL"),
+    ],
+)
+def test_each_production_refusal(change, problem):
+    problems = config_problems(READY | change)
+    assert len(problems) == 1 and problem in problems[0]
+    with pytest.raises(RuntimeError, match="configuration problems"):
+        check_config(READY | change)
+
+
+def test_every_problem_is_named_at_once():
+    problems = config_problems(READY | {"SMS_BACKEND": "console", "ONCALL_PHONE": "", "PUBLIC_BASE_URL": ""})
+    assert len(problems) == 3
+
+
+def test_a_drill_may_run_production_with_console_sms_and_says_so(caplog):
+    drill = READY | {"SMS_BACKEND": "console", "SMS_DRILL": True}
+    assert config_problems(drill) == []
+    with caplog.at_level(logging.WARNING):
+        check_config(drill)
+    assert "SMS_DRILL=1" in caplog.text and "no SMS leaves" in caplog.text
+
+
+def test_the_production_app_refuses_to_start_without_them(monkeypatch):
+    overrides = {k: v for k, v in READY.items() if k != "ENV_NAME"} | {"SMS_BACKEND": "console"}
+    with pytest.raises(RuntimeError, match="SMS_BACKEND='console' sends nothing"):
+        create_app(ProductionConfig, **overrides)
+
+
+def test_outside_production_the_on_call_number_is_optional_but_checked():
+    dev = {k: v for k, v in READY.items() if k != "ENV_NAME"} | {
+        "SMS_BACKEND": "console",
+        "PUBLIC_BASE_URL": "",
+    }
+    assert config_problems(dev | {"ONCALL_PHONE": ""}) == []
+    assert "ONCALL_PHONE" in config_problems(dev | {"ONCALL_PHONE": "12345"})[0]
+
+
+def test_production_checks_signatures_against_public_base_url_only(app, monkeypatch):
+    from ipt_groups.checkins.webhooks import public_url
+
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "")
+    with app.test_request_context("http://attacker.example/twilio/sms", method="POST"):
+        assert public_url() == "http://attacker.example/twilio/sms"  # development: the request's URL
+        monkeypatch.setitem(app.config, "ENV_NAME", "production")
+        assert public_url() == "/twilio/sms"  # never a host the request names (and so never valid)
+        monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://groups.example.org/")
+        assert public_url() == "https://groups.example.org/twilio/sms"

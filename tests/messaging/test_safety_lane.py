@@ -1,0 +1,235 @@
+"""The safety lane of the dispatcher: safety texts claimed before any other due message (through a
+partial index), never held by quiet hours, resent after an unknown outcome or a crash, served
+between two sends of a long tick; on PostgreSQL a committed safety text wakes the scheduler's
+listener (LISTEN/NOTIFY), a rolled-back one does not."""
+
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from ipt_groups.checkins.alerts import raise_safety_alert
+from ipt_groups.cycles.calendar import QuietHours
+from ipt_groups.extensions import db as _db
+from ipt_groups.messaging.base import RecordingSender, SendResult, UnknownOutcomeError
+from ipt_groups.messaging.dispatch import DispatchSettings, run_tick
+from ipt_groups.messaging.outbox import plan_once, recover_interrupted, safety_due_query
+from ipt_groups.messaging.wakeup import SafetyListener
+from ipt_groups.models import Message
+from ipt_groups.worker import Dispatcher
+from tests.messaging.test_dispatch import _plan
+
+ONCALL = "+12025550999"
+FACILITATOR = "+12025550100"
+NOON_CHICAGO = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
+THREE_AM_CHICAGO = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+SETTINGS = DispatchSettings(worker="w1", batch=100, quiet=QuietHours(), programme="P")
+# The drill's backlog; the mechanism (the safety claim before the batch claim) does not depend on it.
+BACKLOG = 10_000
+
+
+@pytest.fixture(autouse=True)
+def oncall(app, monkeypatch):
+    monkeypatch.setitem(app.config, "ONCALL_PHONE", ONCALL)
+
+
+@pytest.fixture
+def member(started_group, make_member):
+    m = make_member(0)  # America/Chicago
+    started_group([m])
+    return m
+
+
+def _reminders(member, n, due):
+    _plan(member, n, due=due, kind="custom")  # bodies "hello 0", "hello 1" ...
+
+
+def _alert(member, now):
+    alert = raise_safety_alert(member, "crisis_words", {"phrase": "kms"}, now)
+    _db.session.commit()
+    return alert
+
+
+def test_safety_texts_are_claimed_before_ten_thousand_due_reminders(member):
+    _reminders(member, BACKLOG, due=NOON_CHICAGO - timedelta(hours=1))  # due earlier than the alert
+    _alert(member, NOON_CHICAGO)
+    sender = RecordingSender()
+    stats = run_tick(sender, NOON_CHICAGO, SETTINGS)
+    assert stats.claimed == 2 + SETTINGS.batch
+    assert sorted(m.to for m in sender.sent[:2]) == sorted([FACILITATOR, ONCALL])
+    assert all(m.body.startswith("hello") for m in sender.sent[2:])
+
+
+def test_the_safety_claim_reads_only_its_partial_index(db, member):
+    _reminders(member, 2_000, due=NOON_CHICAGO - timedelta(hours=1))
+    _alert(member, NOON_CHICAGO)
+    postgres = db.engine.dialect.name == "postgresql"
+    if postgres:
+        db.session.execute(text("ANALYZE messages"))
+    explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+    query = safety_due_query()
+    plan = db.session.execute(
+        text(explain + query.text).bindparams(*query._bindparams.values()),
+        {
+            "now": NOON_CHICAGO,
+            "n": 100,
+        },
+    )
+    assert "ix_messages_safety_pending" in " ".join(str(row) for row in plan)
+    db.session.rollback()
+
+
+def test_quiet_hours_never_hold_a_safety_text(member):
+    _reminders(member, 1, due=THREE_AM_CHICAGO)
+    _alert(member, THREE_AM_CHICAGO)
+    sender = RecordingSender()
+    run_tick(sender, THREE_AM_CHICAGO, SETTINGS)
+    assert sorted(m.to for m in sender.sent) == sorted([FACILITATOR, ONCALL])
+    assert Message.query.filter_by(kind="custom").one().reason == "deferred: recipient's quiet hours"
+
+
+def test_an_unknown_outcome_is_resent_for_a_safety_text(member):
+    alert = _alert(member, NOON_CHICAGO)
+    sender = RecordingSender()
+    sender.fail_next(UnknownOutcomeError("read timed out"))
+    run_tick(sender, NOON_CHICAGO, SETTINGS)
+    first = Message.query.filter_by(alert_id=alert.id).order_by(Message.id).first()
+    assert first.state == "pending" and first.reason.startswith(
+        "outcome unknown, so a safety text is sent again"
+    )
+    run_tick(sender, NOON_CHICAGO + timedelta(seconds=15), SETTINGS)
+    _db.session.expire_all()
+    resent = _db.session.get(Message, first.id)
+    assert (resent.state, resent.attempts) == ("sent", 2)
+    assert [m.to for m in sender.attempts].count(sender.attempts[0].to) == 2
+
+
+class Crash(BaseException):
+    """The scheduler process dying during a send."""
+
+
+class CrashingSender(RecordingSender):
+    def send(self, to, body, *, status_callback=None):
+        super().send(to, body, status_callback=status_callback)
+        raise Crash()
+
+
+def test_a_safety_text_in_flight_during_a_crash_is_sent_again(member):
+    alert = _alert(member, NOON_CHICAGO)
+    with pytest.raises(Crash):
+        run_tick(CrashingSender(), NOON_CHICAGO, SETTINGS)
+    _db.session.rollback()
+    assert recover_interrupted(NOON_CHICAGO, "w2") == (2, 0)  # one in flight, one never begun: both again
+    healthy = RecordingSender()
+    run_tick(healthy, NOON_CHICAGO, DispatchSettings(worker="w2", batch=100, quiet=QuietHours()))
+    assert sorted(m.to for m in healthy.sent) == sorted([FACILITATOR, ONCALL])
+    assert {m.state for m in Message.query.filter_by(alert_id=alert.id)} == {"sent"}
+
+
+class WakingSender(RecordingSender):
+    """After its third send, a safety alert is committed elsewhere and the dispatcher is woken."""
+
+    def __init__(self, app, member_id, dispatcher_box):
+        super().__init__()
+        self.app, self.member_id, self.box = app, member_id, dispatcher_box
+
+    def send(self, to, body, *, status_callback=None):
+        result = super().send(to, body, status_callback=status_callback)
+        if len(self.sent) == 3:
+            with self.app.app_context():
+                from ipt_groups.models import Member
+
+                _alert(_db.session.get(Member, self.member_id), NOON_CHICAGO)
+                _db.session.remove()
+            self.box[0].wake_later()
+        return result
+
+
+def test_a_wake_up_during_a_long_tick_is_served_between_two_sends(app, member, monkeypatch):
+    monkeypatch.setitem(app.config, "DISPATCH_THREADS", 1)  # one sending thread: a strict order to check
+    _reminders(member, 20, due=NOON_CHICAGO - timedelta(hours=1))
+    box = []
+    sender = WakingSender(app, member.id, box)
+    dispatcher = Dispatcher(app, sender, None, "w1", clock=lambda: NOON_CHICAGO)
+    dispatcher.wake_later = dispatcher.woken.set  # what the listener does before it waits for the lock
+    box.append(dispatcher)
+    stats = dispatcher.tick(now=NOON_CHICAGO)
+    assert stats.claimed == 20  # the tick's own; the safety run inside it counted its own two
+    assert [m.body.startswith("hello") for m in sender.sent[:3]] == [True] * 3
+    assert sorted(m.to for m in sender.sent[3:5]) == sorted([FACILITATOR, ONCALL])
+    assert len(sender.sent) == 22 and not dispatcher.woken.is_set()
+
+
+def test_a_wake_up_between_ticks_dispatches_at_once(app, member):
+    _alert(member, NOON_CHICAGO)
+    sender = RecordingSender()
+    Dispatcher(app, sender, None, "w1", clock=lambda: NOON_CHICAGO).wake("1")
+    assert sorted(m.to for m in sender.sent) == sorted([FACILITATOR, ONCALL])
+
+
+# --- PostgreSQL: LISTEN/NOTIFY -------------------------------------------------------------------
+
+
+def _postgres_only(db):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; on SQLite the tick is the mechanism")
+
+
+@pytest.mark.postgres
+def test_a_committed_safety_text_wakes_the_listener_and_a_rolled_back_one_does_not(db):
+    _postgres_only(db)
+    payloads, woken = [], threading.Event()
+
+    def on_wake(payload):
+        if payload is not None:
+            payloads.append(payload)
+            woken.set()
+
+    listener = SafetyListener(db.engine.url, on_wake, poll_s=0.2)
+    listener.start()
+    try:
+        assert listener.listening.wait(10)
+        row = {"kind": "safety_alert", "due_at": NOON_CHICAGO, "to_phone": ONCALL, "context": {"body": "x"}}
+        plan_once({**row, "dedupe_key": "rolled-back"})
+        db.session.rollback()
+        committed = plan_once({**row, "dedupe_key": "committed"})
+        db.session.commit()
+        assert woken.wait(10)
+        assert payloads == [str(committed.id)]  # NOTIFYs arrive in commit order: the first never will
+    finally:
+        listener.stop()
+        listener.join(10)
+
+
+class ThreadSafeSender:
+    def __init__(self, expected: int):
+        self.lock, self.sent, self.done, self.expected = threading.Lock(), [], threading.Event(), expected
+
+    def send(self, to, body, *, status_callback=None):
+        with self.lock:
+            self.sent.append(to)
+            if len(self.sent) >= self.expected:
+                self.done.set()
+        return SendResult(f"SM{uuid.uuid4().hex}", "queued")
+
+
+@pytest.mark.postgres
+def test_the_listener_dispatches_a_committed_alert_with_no_tick(app, db, member):
+    _postgres_only(db)
+    sender = ThreadSafeSender(expected=2)
+    dispatcher = Dispatcher(app, sender, None, "w-wake", clock=lambda: NOON_CHICAGO)
+    listener = SafetyListener(db.engine.url, dispatcher.wake, poll_s=0.2)
+    listener.start()
+    try:
+        assert listener.listening.wait(10)
+        alert = _alert(member, NOON_CHICAGO)
+        assert sender.done.wait(10)
+    finally:
+        listener.stop()
+        listener.join(10)
+    assert sorted(sender.sent) == sorted([FACILITATOR, ONCALL])
+    db.session.expire_all()
+    rows = Message.query.filter_by(alert_id=alert.id).all()
+    assert {(m.state, m.claimed_by) for m in rows} == {("sent", "w-wake")}
