@@ -13,10 +13,10 @@ from sqlalchemy import select
 from ipt_groups.checkins import instruments as surveys
 from ipt_groups.checkins.alerts import raise_safety_alert
 from ipt_groups.checkins.safety import crisis_line
-from ipt_groups.cycles.calendar import QuietHours, defer_out_of_quiet
 from ipt_groups.cycles.templates import template_from_dict
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import plan_messages
+from ipt_groups.messaging.timing import QuietHours, defer_out_of_quiet
 from ipt_groups.models import Alert, Checkin, Cycle, GroupSession, IndividualMeeting, Member, Message
 
 ITEM9_SOURCES = {surveys.SAFETY: "phq9_item9", surveys.ITEM9_UNKNOWN: "phq9_item9_unknown"}

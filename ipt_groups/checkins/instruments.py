@@ -1,7 +1,7 @@
 """SMS check-ins: instruments, scoring, prompt texts and a pure conversation state machine.
 
 Plain Python over plain data: no Flask, no database, no clock (functions take `now`, timezone-aware).
-Reading inbound SMS (keywords, answers, crisis words) lives in `replies`; its names are re-exported here.
+Reading inbound SMS lives in `replies` (keywords, answers) and `crisis` (crisis words).
 
 Privacy: every SMS shows on a lock screen, so `reveals_therapy` lists the words that may not appear in
 our own texts (intro, re-prompt, thank-you, closed). The PHQ item wording is exempt: it is a validated
@@ -16,11 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from ipt_groups.checkins.crisis import reads_as_yes
-from ipt_groups.checkins.replies import (  # noqa: F401 - re-exported for callers of the survey core
-    Inbound,
-    classify,
-    parse_answer,
-)
+from ipt_groups.checkins.replies import parse_answer
 
 PHQ_LABELS = ("not at all", "several days", "more than half the days", "nearly every day")
 PHQ9_ITEMS = (

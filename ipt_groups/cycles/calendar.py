@@ -1,4 +1,4 @@
-"""Cycle arithmetic: session dates, daylight saving, reschedule and cancel, reminders and quiet hours.
+"""Cycle arithmetic: session dates, daylight saving, reschedule and cancel, when reminders go.
 
 Pure functions over plain data: no Flask, no database, no clock (callers pass `now`). Instants are
 timezone-aware UTC; a group's slot (date, local start, IANA timezone) is wall-clock time.
@@ -34,56 +34,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ipt_groups.cycles.templates import (
-    DEFAULT_TEMPLATE,
-    DEFAULT_TEMPLATE_KEY,
-    MEETING_KINDS,
-    PHASE_NAMES,
-    TEMPLATES,
-    CycleError,
-    CycleTemplate,
-    MeetingSpec,
-    Phase,
-    Phq9Point,
-    phase_of,
-    template_from_dict,
-    template_to_dict,
-)
-
-__all__ = [
-    "DEFAULT_REMINDERS",
-    "DEFAULT_TEMPLATE",
-    "DEFAULT_TEMPLATE_KEY",
-    "MEETING_KINDS",
-    "PHASE_NAMES",
-    "TEMPLATES",
-    "CancelResult",
-    "CycleError",
-    "CyclePlan",
-    "CycleTemplate",
-    "MeetingSpec",
-    "Phase",
-    "Phq9Point",
-    "PlannedMeeting",
-    "PlannedSession",
-    "QuietHours",
-    "ReminderRule",
-    "SessionMove",
-    "cancel_session",
-    "defer_out_of_quiet",
-    "in_quiet_hours",
-    "local_to_utc",
-    "move_session",
-    "phase_of",
-    "plan_cycle",
-    "plan_meetings",
-    "plan_reminder",
-    "rules_for",
-    "template_from_dict",
-    "template_to_dict",
-    "validate_first_date",
-    "zone",
-]
+from ipt_groups.cycles.templates import CycleError, CycleTemplate, MeetingSpec, phase_of
+from ipt_groups.messaging.timing import QuietHours, defer_out_of_quiet, in_quiet_hours
 
 WEEK = timedelta(days=7)
 # days from the anchor session to each individual meeting's default date
@@ -291,26 +243,7 @@ def cancel_session(
     return CancelResult(out, target, moves)
 
 
-# --- reminders and quiet hours -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    """Local hours [start, end) when no message is sent; start > end crosses midnight."""
-
-    start: time = time(21, 0)
-    end: time = time(8, 0)
-
-    @property
-    def crosses_midnight(self) -> bool:
-        return self.start > self.end
-
-    def contains(self, t: time) -> bool:
-        """Whether local wall time `t` is quiet."""
-        t = t.replace(tzinfo=None, fold=0)
-        if self.crosses_midnight:
-            return t >= self.start or t < self.end
-        return self.start <= t < self.end
+# --- reminders (quiet hours: messaging/timing.py) ---------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -337,28 +270,12 @@ def rules_for(
     return tuple(r for r in rules if r.audience == audience and occasion in r.occasions)
 
 
-def in_quiet_hours(instant_utc: datetime, tz: str, quiet: QuietHours) -> bool:
-    """Whether `instant_utc` falls in quiet hours on the wall clock of `tz`."""
-    return quiet.contains(instant_utc.astimezone(zone(tz)).time())
-
-
 def _quiet_began(instant: datetime, tz: str, quiet: QuietHours) -> datetime:
     local = instant.astimezone(zone(tz))
     day = local.date()
     if quiet.crosses_midnight and local.time() < quiet.end:
         day -= timedelta(days=1)  # after midnight: tonight's quiet hours began yesterday evening
     return local_to_utc(day, quiet.start, tz)
-
-
-def defer_out_of_quiet(instant: datetime, tz: str, quiet: QuietHours) -> datetime:
-    """`instant` itself if allowed, otherwise the end of the quiet hours it falls in."""
-    if not in_quiet_hours(instant, tz, quiet):
-        return instant
-    local = instant.astimezone(zone(tz))
-    day = local.date()
-    if quiet.crosses_midnight and local.time() >= quiet.start:
-        day += timedelta(days=1)  # before midnight: quiet hours end tomorrow morning
-    return local_to_utc(day, quiet.end, tz)
 
 
 def plan_reminder(

@@ -10,20 +10,26 @@ from sqlalchemy import select
 
 from ipt_groups.audit import record_change, snapshot
 from ipt_groups.checkins import conversations as checkins
-from ipt_groups.cycles import calendar as cycles
-from ipt_groups.cycles import reminders
-from ipt_groups.cycles.templates import TEMPLATES, CycleTemplate, template_from_dict, template_to_dict
+from ipt_groups.cycles import calendar, reminders
+from ipt_groups.cycles.templates import (
+    TEMPLATES,
+    CycleError,
+    CycleTemplate,
+    template_from_dict,
+    template_to_dict,
+)
 from ipt_groups.errors import Conflict, InvalidInput
 from ipt_groups.extensions import db
+from ipt_groups.messaging.timing import QuietHours
 from ipt_groups.models import Cycle, CycleTemplateRow, Group, GroupSession, IndividualMeeting
 from ipt_groups.people.availability import parse_hhmm
 from ipt_groups.vocabulary import DAYS
 
 
-def quiet_hours() -> cycles.QuietHours:
+def quiet_hours() -> QuietHours:
     """The programme's quiet hours (QUIET_HOURS, "21:00-08:00")."""
     start, _, end = current_app.config["QUIET_HOURS"].partition("-")
-    return cycles.QuietHours(_time(start), _time(end))
+    return QuietHours(_time(start), _time(end))
 
 
 def _time(text: str) -> time:
@@ -48,7 +54,7 @@ def create_template(doc: dict, actor: str, now: datetime) -> CycleTemplateRow:
     """Save a coordinator's template after checking its phases cover 1..N in order."""
     try:
         template = template_from_dict(doc)
-    except cycles.CycleError as exc:
+    except CycleError as exc:
         raise InvalidInput("the template is not valid", exc.errors) from exc
     if template.key in TEMPLATES or db.session.scalar(
         select(CycleTemplateRow.id).filter_by(key=template.key)
@@ -93,17 +99,17 @@ def _plan(group: Group, template: CycleTemplate, first: date, skips: set[date], 
     if DAYS[first.weekday()] != group.day:
         errors["first_date"] = [f"{first} is a {DAYS[first.weekday()]}; the group meets on {group.day}"]
     try:
-        cycles.validate_first_date(first, now, group.timezone)
-    except cycles.CycleError as exc:
+        calendar.validate_first_date(first, now, group.timezone)
+    except CycleError as exc:
         errors.setdefault("first_date", []).extend(exc.errors["first_date"])
     if errors:
         raise InvalidInput("the cycle cannot start then", errors)
-    return cycles.plan_cycle(
+    return calendar.plan_cycle(
         template, first, _time(group.start_time), group.timezone, skips, group.session_minutes
     )
 
 
-def _session_row(group: Group, s: cycles.PlannedSession) -> GroupSession:
+def _session_row(group: Group, s: calendar.PlannedSession) -> GroupSession:
     return GroupSession(
         group_id=group.id,
         number=s.number,
@@ -116,7 +122,7 @@ def _session_row(group: Group, s: cycles.PlannedSession) -> GroupSession:
     )
 
 
-def _meeting_rows(group: Group, planned: list[cycles.PlannedMeeting]) -> list[IndividualMeeting]:
+def _meeting_rows(group: Group, planned: list[calendar.PlannedMeeting]) -> list[IndividualMeeting]:
     members = [e.member for e in group.enrolments if e.left_on is None]
     return [
         IndividualMeeting(
@@ -132,8 +138,8 @@ def _meeting_rows(group: Group, planned: list[cycles.PlannedMeeting]) -> list[In
     ]
 
 
-def planned_session(row: GroupSession) -> cycles.PlannedSession:
-    return cycles.PlannedSession(
+def planned_session(row: GroupSession) -> calendar.PlannedSession:
+    return calendar.PlannedSession(
         row.number, row.phase, row.local_date, _time(row.local_start), row.starts_at, row.ends_at
     )
 
@@ -158,7 +164,7 @@ def move_session(session_id: int, new_date: date, new_start: str, actor: str, no
     rows = _group_sessions(group.id)
     live, held = _changeable(session, rows)
     try:
-        moved = cycles.move_session(
+        moved = calendar.move_session(
             [planned_session(r) for r in live],
             session.number,
             new_date,
@@ -167,7 +173,7 @@ def move_session(session_id: int, new_date: date, new_start: str, actor: str, no
             held_numbers=held,
             now=now,
         )
-    except cycles.CycleError as exc:
+    except CycleError as exc:
         raise _refusal(exc) from exc
     before = snapshot(session)
     _apply(session, next(p for p in moved if p.number == session.number))
@@ -185,7 +191,7 @@ def cancel_session(
     rows = _group_sessions(group.id)
     live, held = _changeable(session, rows)
     try:
-        result = cycles.cancel_session(
+        result = calendar.cancel_session(
             [planned_session(r) for r in live],
             session.number,
             shift,
@@ -193,7 +199,7 @@ def cancel_session(
             held_numbers=held,
             now=now,
         )
-    except cycles.CycleError as exc:
+    except CycleError as exc:
         raise _refusal(exc) from exc
     before = snapshot(session)
     if shift:
@@ -206,7 +212,7 @@ def cancel_session(
     return session
 
 
-def _shift(group: Group, live: list[GroupSession], result: cycles.CancelResult, now: datetime) -> None:
+def _shift(group: Group, live: list[GroupSession], result: calendar.CancelResult, now: datetime) -> None:
     by_number = {r.number: r for r in live}
     for planned in result.sessions:
         _apply(by_number[planned.number], planned)
@@ -220,14 +226,14 @@ def _shift(group: Group, live: list[GroupSession], result: cycles.CancelResult, 
         reminders.follow_session_change(group, row, old if notice else None, notice, quiet, now)
 
 
-def _apply(row: GroupSession, planned: cycles.PlannedSession) -> None:
+def _apply(row: GroupSession, planned: calendar.PlannedSession) -> None:
     if row.starts_at != planned.starts_at:
         row.revision += 1
     row.starts_at, row.ends_at = planned.starts_at, planned.ends_at
     row.local_date, row.local_start = planned.local_date, planned.local_start.strftime("%H:%M")
 
 
-def _refusal(exc: cycles.CycleError) -> InvalidInput:
+def _refusal(exc: CycleError) -> InvalidInput:
     held = any("held" in m or "started" in m for msgs in exc.errors.values() for m in msgs)
     error = Conflict if held else InvalidInput
     return error("the session cannot change that way", exc.errors)

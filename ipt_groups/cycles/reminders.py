@@ -7,10 +7,11 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ipt_groups.checkins.conversations import CHECKIN_WINDOW, checkin_due
-from ipt_groups.cycles.calendar import DEFAULT_REMINDERS, QuietHours, plan_reminder, rules_for
+from ipt_groups.cycles.calendar import DEFAULT_REMINDERS, plan_reminder, rules_for
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import cancel_pending, plan_messages, plan_once
 from ipt_groups.messaging.texts import local_when
+from ipt_groups.messaging.timing import QuietHours
 from ipt_groups.models import Facilitator, Group, GroupSession, IndividualMeeting, Member, Message
 
 REMINDER_OFFSETS = {rule.kind: rule.offset for rule in DEFAULT_REMINDERS}

@@ -14,7 +14,6 @@ from flask import current_app
 from sqlalchemy import select, text
 
 from ipt_groups.checkins.conversations import expire_checkins, open_checkin
-from ipt_groups.cycles.calendar import QuietHours, defer_out_of_quiet, in_quiet_hours
 from ipt_groups.extensions import db
 from ipt_groups.messaging.base import (
     PermanentSendError,
@@ -37,6 +36,7 @@ from ipt_groups.messaging.outbox import (
 )
 from ipt_groups.messaging.recipients import Recipient, resolve_recipient
 from ipt_groups.messaging.refusals import apply_permanent_failure
+from ipt_groups.messaging.timing import QuietHours, defer_out_of_quiet, in_quiet_hours
 from ipt_groups.models import Message
 from ipt_groups.models.message import SAFETY_KINDS
 

@@ -15,17 +15,16 @@ from ipt_groups.checkins.instruments import (
     Conversation,
     Score,
     answer,
-    classify,
     expire,
     intro_text,
     message_texts,
-    parse_answer,
     prompt_text,
     response,
     reveals_therapy,
     score,
     start_conversation,
 )
+from ipt_groups.checkins.replies import classify, parse_answer
 
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
 TTL = timedelta(hours=48)
@@ -54,7 +53,7 @@ KEYWORD_CASES = [
 
 @pytest.mark.parametrize(("text", "kind", "keyword"), KEYWORD_CASES)
 def test_keywords_in_any_casing_and_punctuation(text, kind, keyword):
-    assert classify(text) == surveys.Inbound(kind, keyword, text)
+    assert classify(text) == replies.Inbound(kind, keyword, text)
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ipt_groups.checkins.conversations import expire_checkins
-from ipt_groups.cycles.calendar import QuietHours
 from ipt_groups.extensions import db as _db
 from ipt_groups.messaging.base import RecordingSender
 from ipt_groups.messaging.dispatch import DispatchSettings, run_tick
 from ipt_groups.messaging.outbox import plan_messages
+from ipt_groups.messaging.timing import QuietHours
 from ipt_groups.messaging.twilio import compute_twilio_signature
 from ipt_groups.models import (
     Alert,

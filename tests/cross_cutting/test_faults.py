@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bench.pgdb import drop_database
-from ipt_groups.cycles.calendar import QuietHours
 from ipt_groups.extensions import db as _db
 from ipt_groups.messaging.base import RecordingSender, RetryableSendError
 from ipt_groups.messaging.dispatch import DispatchSettings, deliver, run_tick
 from ipt_groups.messaging.outbox import MAX_ATTEMPTS, claim_due, plan_messages, recover_interrupted
+from ipt_groups.messaging.timing import QuietHours
 from ipt_groups.models import Message
 from ipt_groups.worker import tick
 

@@ -7,23 +7,23 @@ import pytest
 
 from ipt_groups.cycles.calendar import (
     DEFAULT_REMINDERS,
-    DEFAULT_TEMPLATE,
-    TEMPLATES,
-    CycleError,
-    QuietHours,
     cancel_session,
-    defer_out_of_quiet,
-    in_quiet_hours,
     local_to_utc,
     move_session,
-    phase_of,
     plan_cycle,
     plan_reminder,
     rules_for,
-    template_from_dict,
-    template_to_dict,
     validate_first_date,
 )
+from ipt_groups.cycles.templates import (
+    DEFAULT_TEMPLATE,
+    TEMPLATES,
+    CycleError,
+    phase_of,
+    template_from_dict,
+    template_to_dict,
+)
+from ipt_groups.messaging.timing import QuietHours, defer_out_of_quiet, in_quiet_hours
 
 NY, LONDON, SYDNEY = "America/New_York", "Europe/London", "Australia/Sydney"
 QUIET = QuietHours()  # 21:00-08:00

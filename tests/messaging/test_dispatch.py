@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from ipt_groups.cycles.calendar import QuietHours
 from ipt_groups.extensions import db as _db
 from ipt_groups.messaging.base import (
     PermanentSendError,
@@ -19,6 +18,7 @@ from ipt_groups.messaging.base import (
 )
 from ipt_groups.messaging.dispatch import DispatchSettings, run_tick
 from ipt_groups.messaging.outbox import MAX_ATTEMPTS, claim_due, plan_messages, recover_interrupted
+from ipt_groups.messaging.timing import QuietHours
 from ipt_groups.models import Alert, Member, Message
 from ipt_groups.worker import ADVISORY_LOCK_KEY, AlreadyRunning, singleton_lock, tick
 from tests.conftest import NOW

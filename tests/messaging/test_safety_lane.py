@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import text
 
 from ipt_groups.checkins.alerts import raise_safety_alert
-from ipt_groups.cycles.calendar import QuietHours
 from ipt_groups.extensions import db as _db
 from ipt_groups.messaging.base import RecordingSender, SendResult, UnknownOutcomeError
 from ipt_groups.messaging.dispatch import DispatchSettings, run_tick
 from ipt_groups.messaging.outbox import plan_once, recover_interrupted, safety_due_query
+from ipt_groups.messaging.timing import QuietHours
 from ipt_groups.messaging.wakeup import SafetyListener
 from ipt_groups.models import Message
 from ipt_groups.worker import Dispatcher
