@@ -192,8 +192,9 @@ def tick_command() -> None:
 def preview_cycle(group_id: int) -> None:
     """Print every message the group's cycle will send, in the recipients' local times."""
     from ipt_groups.messaging.preview import preview_lines
+    from ipt_groups.worker import dispatch_settings
 
-    for line in preview_lines(group_id):
+    for line in preview_lines(group_id, dispatch_settings("preview")):
         click.echo(line)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from ipt_groups.attendance import records as attendance_records
 from ipt_groups.attendance.rules import programme_report
+from ipt_groups.checkins import sending as checkin_sending
 from ipt_groups.checkins.alerts import acknowledge
 from ipt_groups.checkins.inbox import next_session, receive_sms
 from ipt_groups.cycles import operations as scheduling
@@ -266,7 +267,12 @@ def run(members: int, weeks: int, seed: int, step_minutes: int = 60, start: date
     formed = form_and_schedule(sim)
     phones = ScriptedPhones(sim.personas)
     settings = DispatchSettings(
-        worker="simulation", batch=1000, quiet=scheduling.quiet_hours(), programme="Sim"
+        worker="simulation",
+        batch=1000,
+        quiet=scheduling.quiet_hours(),
+        programme="Sim",
+        kinds=checkin_sending.KINDS,
+        on_tick=checkin_sending.ON_TICK,
     )
     now, end = sim.start, sim.start + timedelta(weeks=weeks)
     while now < end:

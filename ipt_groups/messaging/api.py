@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from ipt_groups.api.access import coordinator, coordinators_only
 from ipt_groups.api.pages import paginate_query
-from ipt_groups.cycles.schemas import MessageQueryArgs, MessageSchema
+from ipt_groups.messaging.schemas import MessageQueryArgs, MessageSchema
 from ipt_groups.models import Message
 
 bp = Blueprint("messages", __name__, url_prefix="/api/v1/messages", description="The SMS outbox")

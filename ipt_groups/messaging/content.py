@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ipt_groups.checkins import instruments as surveys
 from ipt_groups.extensions import db
 from ipt_groups.messaging.recipients import Recipient
 from ipt_groups.messaging.texts import first_name, local_when, render
@@ -13,12 +12,8 @@ def compose(message: Message, recipient: Recipient, settings) -> str:
     """The body for `message`: a fixed body if one was planned, else its text with the context."""
     if message.context.get("body"):
         return message.context["body"]
-    if message.kind == "checkin":  # as a preview; the dispatcher opens the conversation instead
-        return (
-            surveys.intro_text(message.context["instrument"])
-            + " "
-            + surveys.prompt_text(message.context["instrument"], 0)
-        )
+    if message.kind in settings.kinds:  # as a preview; the dispatcher calls the kind's compose instead
+        return settings.kinds[message.kind].preview(message)
     context = {"programme": settings.programme, "first_name": first_name(recipient.name)}
     context.update(_subject_context(message, recipient))
     context.update({k: v for k, v in message.context.items() if k != "text"})

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select, text
 
-from ipt_groups.checkins.conversations import expire_checkins, open_checkin
 from ipt_groups.extensions import db
 from ipt_groups.messaging.base import (
     PermanentSendError,
@@ -44,6 +43,15 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class KindHandler:
+    """What a capability does with a message kind of its own: messaging knows no capability, so the
+    worker hands it a table of these (a check-in opens its conversation when it is sent)."""
+
+    compose: Callable[[Message, datetime], str]  # when sent: the body, after any side effect it needs
+    preview: Callable[[Message], str]  # the body a coordinator's preview shows, with no side effect
+
+
+@dataclass(frozen=True)
 class DispatchSettings:
     """What a tick needs besides the clock and the sender."""
 
@@ -55,6 +63,8 @@ class DispatchSettings:
     programme: str = ""
     threads: int = 1  # parallel senders (PostgreSQL); one recipient's messages stay on one thread
     budget_s: float = 0.0  # keep claiming batches for this long while whole batches come back
+    kinds: Mapping[str, KindHandler] = field(default_factory=dict)  # kinds a capability composes itself
+    on_tick: tuple[Callable[[datetime], object], ...] = ()  # run before each tick's claims (expiry)
 
 
 Between = Callable[[], None]  # called between two sends: the scheduler serves a safety wake-up there
@@ -66,7 +76,8 @@ def run_tick(
     """Expire, claim and send everything due at `now`, safety texts first in every batch; each
     outcome is committed on its own."""
     stats = TickStats(expired=expire_overdue(now))
-    expire_checkins(now)
+    for hook in settings.on_tick:
+        hook(now)
     db.session.commit()
     until = time.monotonic() + settings.budget_s
     while True:
@@ -147,9 +158,8 @@ def deliver(message_id: int, sender: Sender, now: datetime, settings: DispatchSe
     if hold:
         db.session.commit()
         return hold
-    message.body = (
-        open_checkin(message, now) if message.kind == "checkin" else compose(message, recipient, settings)
-    )
+    handler = settings.kinds.get(message.kind)
+    message.body = handler.compose(message, now) if handler else compose(message, recipient, settings)
     message.send_started_at = now
     db.session.commit()
     if pacer is not None:

@@ -12,16 +12,15 @@ from ipt_groups.errors import NotFound
 from ipt_groups.extensions import db
 from ipt_groups.messaging.base import mask_phone
 from ipt_groups.messaging.content import compose
+from ipt_groups.messaging.dispatch import DispatchSettings
 from ipt_groups.messaging.recipients import resolve_recipient
 from ipt_groups.models import Group, Message
-from ipt_groups.worker import dispatch_settings
 
 
-def preview_lines(group_id: int) -> Iterator[str]:
-    """One line per pending message: local send time, recipient, kind and text."""
+def preview_lines(group_id: int, settings: DispatchSettings) -> Iterator[str]:
+    """One line per pending message: local send time, recipient, kind and text (as `settings` compose it)."""
     if db.session.get(Group, group_id) is None:
         raise NotFound(f"no group {group_id}")
-    settings = dispatch_settings("preview")
     query = select(Message).filter_by(group_id=group_id, state="pending").order_by(Message.due_at, Message.id)
     count = 0
     for message in db.session.scalars(query):

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ipt_groups.checkins.conversations import expire_checkins
+from ipt_groups.checkins.sending import KINDS, ON_TICK
 from ipt_groups.extensions import db as _db
 from ipt_groups.messaging.base import RecordingSender
 from ipt_groups.messaging.dispatch import DispatchSettings, run_tick
@@ -129,7 +130,13 @@ def _send_checkin(member, instrument="phq9", at=NOON_CHICAGO, sender=None):
     )
     _db.session.commit()
     sender = sender or RecordingSender()
-    run_tick(sender, at, DispatchSettings(worker="t", batch=50, quiet=QuietHours(), programme="P"))
+    run_tick(
+        sender,
+        at,
+        DispatchSettings(
+            kinds=KINDS, on_tick=ON_TICK, worker="t", batch=50, quiet=QuietHours(), programme="P"
+        ),
+    )
     return sender
 
 

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bench.pgdb import drop_database
+from ipt_groups.checkins.sending import KINDS, ON_TICK
 from ipt_groups.extensions import db as _db
 from ipt_groups.messaging.base import RecordingSender, RetryableSendError
 from ipt_groups.messaging.dispatch import DispatchSettings, deliver, run_tick
@@ -91,7 +92,9 @@ def _plan(member, n=1):
 
 
 def _settings(worker: str) -> DispatchSettings:
-    return DispatchSettings(worker=worker, batch=100, quiet=QuietHours(), programme="P")
+    return DispatchSettings(
+        kinds=KINDS, on_tick=ON_TICK, worker=worker, batch=100, quiet=QuietHours(), programme="P"
+    )
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from ipt_groups.checkins.sending import KINDS, ON_TICK
 from ipt_groups.extensions import db as _db
 from ipt_groups.messaging.base import (
     PermanentSendError,
@@ -23,7 +24,9 @@ from ipt_groups.models import Alert, Member, Message
 from ipt_groups.worker import ADVISORY_LOCK_KEY, AlreadyRunning, singleton_lock, tick
 from tests.conftest import NOW
 
-SETTINGS = DispatchSettings(worker="w1", batch=100, quiet=QuietHours(), programme="Wellbeing Groups")
+SETTINGS = DispatchSettings(
+    kinds=KINDS, on_tick=ON_TICK, worker="w1", batch=100, quiet=QuietHours(), programme="Wellbeing Groups"
+)
 NOON_CHICAGO = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 
 
@@ -79,7 +82,9 @@ def test_two_dispatchers_at_once_send_each_message_once(app, db, member):
     def dispatcher(worker):
         with app.app_context():
             try:
-                settings = DispatchSettings(worker=worker, batch=7, quiet=QuietHours(), programme="P")
+                settings = DispatchSettings(
+                    kinds=KINDS, on_tick=ON_TICK, worker=worker, batch=7, quiet=QuietHours(), programme="P"
+                )
                 while run_tick(sender, NOON_CHICAGO, settings).claimed:
                     pass
             except Exception as exc:  # surfaced below: a thread's exception would otherwise vanish
@@ -117,7 +122,11 @@ def test_crash_during_send_is_never_resent_and_the_rest_go_out_once(db, member):
     requeued, unknown = recover_interrupted(NOON_CHICAGO, "w2")
     assert (requeued, unknown) == (2, 1)
     healthy = RecordingSender()
-    run_tick(healthy, NOON_CHICAGO, DispatchSettings(worker="w2", batch=100, quiet=QuietHours()))
+    run_tick(
+        healthy,
+        NOON_CHICAGO,
+        DispatchSettings(kinds=KINDS, on_tick=ON_TICK, worker="w2", batch=100, quiet=QuietHours()),
+    )
     assert len(crashing.attempts) + len(healthy.sent) == 3
     assert sorted(crashing.bodies_tried + healthy.bodies) == ["hello 0", "hello 1", "hello 2"]
     assert _states() == ["sent", "sent", "unknown"]
@@ -210,7 +219,11 @@ def test_carrier_unsubscribed_opts_the_member_out(db, member):
     _plan(member, 3)
     sender = RecordingSender()
     sender.fail_next(PermanentSendError(21610, "unsubscribed", "unsubscribed"))
-    run_tick(sender, NOON_CHICAGO, DispatchSettings(worker="w", batch=1, quiet=QuietHours()))
+    run_tick(
+        sender,
+        NOON_CHICAGO,
+        DispatchSettings(kinds=KINDS, on_tick=ON_TICK, worker="w", batch=1, quiet=QuietHours()),
+    )
     refreshed = _db.session.get(Member, member.id)
     assert refreshed.opted_out_at is not None and refreshed.sms_consent is False
     assert _states() == ["cancelled", "cancelled", "failed"]
@@ -262,7 +275,9 @@ def test_one_tick_sends_several_batches_on_parallel_lanes_once_each(app, db, mak
     for m in members:
         _plan(m, 12)
     sender = ThreadSafeSender()
-    settings = DispatchSettings(worker="w1", batch=10, quiet=QuietHours(), threads=4, budget_s=30)
+    settings = DispatchSettings(
+        kinds=KINDS, on_tick=ON_TICK, worker="w1", batch=10, quiet=QuietHours(), threads=4, budget_s=30
+    )
     stats = run_tick(sender, NOON_CHICAGO, settings)
     assert stats.claimed == 60 and stats.by_outcome == {"sent": 60}
     assert len(sender.bodies) == 60 and _states() == ["sent"] * 60
@@ -271,7 +286,9 @@ def test_one_tick_sends_several_batches_on_parallel_lanes_once_each(app, db, mak
 def test_a_tick_stops_claiming_when_its_budget_is_spent(db, member):
     _plan(member, 30)
     stats = run_tick(
-        RecordingSender(), NOON_CHICAGO, DispatchSettings(worker="w1", batch=10, quiet=QuietHours())
+        RecordingSender(),
+        NOON_CHICAGO,
+        DispatchSettings(kinds=KINDS, on_tick=ON_TICK, worker="w1", batch=10, quiet=QuietHours()),
     )
     assert stats.claimed == 10  # no budget: one batch per tick, the rest wait for the next
 

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from ipt_groups.checkins.alerts import raise_safety_alert
+from ipt_groups.checkins.sending import KINDS, ON_TICK
 from ipt_groups.extensions import db as _db
 from ipt_groups.messaging.base import RecordingSender, SendResult, UnknownOutcomeError
 from ipt_groups.messaging.dispatch import DispatchSettings, run_tick
@@ -25,7 +26,9 @@ ONCALL = "+12025550999"
 FACILITATOR = "+12025550100"
 NOON_CHICAGO = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 THREE_AM_CHICAGO = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-SETTINGS = DispatchSettings(worker="w1", batch=100, quiet=QuietHours(), programme="P")
+SETTINGS = DispatchSettings(
+    kinds=KINDS, on_tick=ON_TICK, worker="w1", batch=100, quiet=QuietHours(), programme="P"
+)
 # The drill's backlog; the mechanism (the safety claim before the batch claim) does not depend on it.
 BACKLOG = 10_000
 
@@ -123,7 +126,11 @@ def test_a_safety_text_in_flight_during_a_crash_is_sent_again(member):
     _db.session.rollback()
     assert recover_interrupted(NOON_CHICAGO, "w2") == (2, 0)  # one in flight, one never begun: both again
     healthy = RecordingSender()
-    run_tick(healthy, NOON_CHICAGO, DispatchSettings(worker="w2", batch=100, quiet=QuietHours()))
+    run_tick(
+        healthy,
+        NOON_CHICAGO,
+        DispatchSettings(kinds=KINDS, on_tick=ON_TICK, worker="w2", batch=100, quiet=QuietHours()),
+    )
     assert sorted(m.to for m in healthy.sent) == sorted([FACILITATOR, ONCALL])
     assert {m.state for m in Message.query.filter_by(alert_id=alert.id)} == {"sent"}
 
