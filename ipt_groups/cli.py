@@ -209,14 +209,14 @@ def propose_groups_command(input_file, output_file) -> None:
     """Form groups from a planning file, with no database (see README for the format)."""
     import json
 
-    from ipt_groups.formation import engine as grouping
+    from ipt_groups.formation import engine
 
     try:
         doc = json.load(input_file)
-        result = grouping.propose_groups(grouping.parse_input(doc))
+        result = engine.propose_groups(engine.parse_input(doc))
     except json.JSONDecodeError as exc:
         raise click.ClickException(f"{input_file.name} is not JSON: {exc}") from exc
-    except grouping.GroupingInputError as exc:
+    except engine.GroupingInputError as exc:
         lines = "\n".join(
             f"  {path or 'document'}: {'; '.join(msgs)}" for path, msgs in sorted(exc.errors.items())
         )

@@ -32,7 +32,7 @@ from ipt_groups.messaging.dispatch import Between, DispatchSettings, run_safety,
 from ipt_groups.messaging.outbox import TickStats, recover_interrupted, release_own_claims
 from ipt_groups.messaging.pacing import make_pacer
 from ipt_groups.messaging.wakeup import SafetyListener
-from ipt_groups.settings.message_texts import message_texts
+from ipt_groups.settings.programme import message_texts
 
 log = logging.getLogger(__name__)
 ADVISORY_LOCK_KEY = 0x1F7_6090  # any constant shared by every scheduler of this database

@@ -6,8 +6,7 @@ from flask_smorest import Blueprint
 
 from ipt_groups.api.access import authenticate_request, coordinator, may_see_group, principal
 from ipt_groups.api.clock import now
-from ipt_groups.attendance import calendar_feed
-from ipt_groups.attendance import records as attendance_records
+from ipt_groups.attendance import calendar_feed, records
 from ipt_groups.attendance.rules import programme_report
 from ipt_groups.attendance.schemas import (
     AttendanceArgs,
@@ -73,7 +72,7 @@ def record_session(data, session_id):
     """Record attendance (present, late, absent, excused) at a session that has started."""
     session = GroupSession.get_or_404(session_id)
     _group_of(session.group_id)
-    saved = attendance_records.record_session(session, data["records"], principal().actor, now())
+    saved = records.record_session(session, data["records"], principal().actor, now())
     db.session.commit()
     return saved
 
@@ -85,7 +84,7 @@ def record_meeting(data, meeting_id):
     """Record attendance at an individual meeting (pre-, mid- or post-group)."""
     meeting = IndividualMeeting.get_or_404(meeting_id)
     _group_of(meeting.group_id)
-    saved = attendance_records.record_meeting(meeting, data["records"], principal().actor, now())
+    saved = records.record_meeting(meeting, data["records"], principal().actor, now())
     db.session.commit()
     return saved
 
@@ -104,7 +103,7 @@ def _format(allowed: tuple[str, ...]) -> str:
 def attendance_sheet(_args, group_id):
     """Members by sessions grouped by phase, with rates, completion, absences, scores and alerts."""
     group = _group_of(group_id)
-    sheet = attendance_records.build_sheet(group, now())
+    sheet = records.build_sheet(group, now())
     fmt = _format(("json", "csv", "pdf"))
     if fmt == "csv":
         return _download(sheet_csv(sheet).encode("utf-8"), "text/csv; charset=utf-8", f"group-{group_id}.csv")
@@ -125,7 +124,7 @@ def _download(body: bytes, mimetype: str, filename: str) -> Response:
 def attendance_report(filters):
     """Attendance per group and per phase across the programme, filtered by group and dates."""
     coordinator()
-    lines = programme_report(attendance_records.report_rows(filters))
+    lines = programme_report(records.report_rows(filters))
     if _format(("json", "csv")) == "csv":
         return _download(
             report_csv(lines).encode("utf-8"), "text/csv; charset=utf-8", "attendance-report.csv"

@@ -5,8 +5,7 @@ from flask_smorest import Blueprint, abort
 from ipt_groups.api.access import authenticate_request, coordinator, may_see_group, principal
 from ipt_groups.api.clock import now
 from ipt_groups.api.pages import paginate_query
-from ipt_groups.checkins import alerts
-from ipt_groups.checkins import trajectories as scores
+from ipt_groups.checkins import alerts, trajectories
 from ipt_groups.checkins.schemas import (
     AckArgs,
     AlertQueryArgs,
@@ -77,7 +76,7 @@ def ack_alert(args, alert_id):
 @bp.paginate()
 def list_checkins(filters, pagination_parameters):
     """Check-ins by member, group or session; facilitators see their groups'."""
-    return paginate_query(scores.list_checkins(filters, _scope()), pagination_parameters)
+    return paginate_query(trajectories.list_checkins(filters, _scope()), pagination_parameters)
 
 
 @bp.route("/members/<int:member_id>/scores", methods=["GET"])
@@ -86,6 +85,6 @@ def member_scores(member_id):
     """The member's PHQ trajectory and response since the baseline."""
     Member.get_or_404(member_id)
     scope = _scope()
-    if scope is not None and not scores.member_in_facilitator_groups(member_id, scope):
+    if scope is not None and not trajectories.member_in_facilitator_groups(member_id, scope):
         abort(403, message="facilitators see only their own groups' members")
-    return scores.trajectory(member_id, scope)
+    return trajectories.trajectory(member_id, scope)

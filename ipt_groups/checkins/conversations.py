@@ -1,7 +1,8 @@
-"""SMS check-ins in the database: planned with the cycle, opened when sent, answered by reply,
-expired when late; the pure conversation rules live in surveys.py. Item 9 of the PHQ-9 reaches a human:
-an answer above 0 or words that mean yes alert and put the crisis line in the reply; an unreadable
-answer ends in a review alert; a late reply to the item-9 prompt still counts."""
+"""Check-in conversations in the database: opened when the check-in is sent, answered by reply, closed
+or expired when late; the pure conversation rules live in instruments.py, planning in planning.py.
+Item 9 of the PHQ-9 reaches a human: an answer above 0 or words that mean yes alert and put the crisis
+line in the reply; an unreadable answer ends in a review alert; a late reply to the item-9 prompt still
+counts."""
 
 from __future__ import annotations
 
@@ -10,18 +11,13 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from ipt_groups.checkins import instruments as surveys
+from ipt_groups.checkins import instruments
 from ipt_groups.checkins.alerts import raise_safety_alert
 from ipt_groups.checkins.safety import crisis_line
-from ipt_groups.cycles.templates import template_from_dict
 from ipt_groups.extensions import db
-from ipt_groups.messaging.outbox import plan_messages
-from ipt_groups.messaging.timing import QuietHours, defer_out_of_quiet
-from ipt_groups.models import Alert, Checkin, Cycle, GroupSession, IndividualMeeting, Member, Message
+from ipt_groups.models import Alert, Checkin, Member, Message
 
-ITEM9_SOURCES = {surveys.SAFETY: "phq9_item9", surveys.ITEM9_UNKNOWN: "phq9_item9_unknown"}
-AFTER_SESSION = timedelta(days=2)  # between sessions: the week's events are fresh, the next is days away
-CHECKIN_WINDOW = timedelta(days=4)  # a check-in not sent by then is stale (the next session is near)
+ITEM9_SOURCES = {instruments.SAFETY: "phq9_item9", instruments.ITEM9_UNKNOWN: "phq9_item9_unknown"}
 
 
 def ttl() -> timedelta:
@@ -29,80 +25,11 @@ def ttl() -> timedelta:
     return timedelta(hours=current_app.config.get("CHECKIN_TTL_HOURS", 48))
 
 
-def plan_cycle_checkins(group, sessions, meetings, quiet: QuietHours, now: datetime) -> int:
-    """One check-in per member per occasion: the PHQ-9 at the pre-group meeting, mid-cycle and at the
-    end, the template's short check-in after the other sessions."""
-    cycle = db.session.scalar(select(Cycle).filter_by(group_id=group.id))
-    template = template_from_dict(cycle.template)
-    members = [e.member for e in group.enrolments if e.left_on is None]
-    return plan_messages(checkin_rows(template, members, sessions, meetings, quiet, now))
-
-
-def checkin_rows(template, members, sessions, meetings, quiet: QuietHours, now: datetime) -> list[dict]:
-    """The check-in rows of these members for these sessions and pre-group meetings."""
-    points = {p.session: p.occasion for p in template.phq9_points() if p.session}
-    rows = [
-        _session_row(m, s, points, template.weekly_checkin, quiet, now) for m in members for s in sessions
-    ]
-    rows += [
-        _meeting_row(m, meeting, quiet, now)
-        for meeting in meetings
-        if meeting.kind == "pre_group"
-        for m in members
-        if m.id == meeting.member_id
-    ]
-    return [r for r in rows if r]
-
-
-def checkin_due(session_starts_at: datetime, tz: str, quiet: QuietHours) -> datetime:
-    """When the check-in after a session goes out: two days later, outside quiet hours."""
-    return defer_out_of_quiet(session_starts_at + AFTER_SESSION, tz, quiet)
-
-
-def _session_row(member, session: GroupSession, points: dict, weekly: str, quiet, now):
-    occasion = points.get(session.number, "weekly")
-    instrument = "phq9" if occasion != "weekly" else weekly
-    due = checkin_due(session.starts_at, member.timezone, quiet)
-    if due <= now:
-        return None
-    return {
-        "dedupe_key": f"m{member.id}:s{session.id}:checkin",
-        "kind": "checkin",
-        "member_id": member.id,
-        "group_id": session.group_id,
-        "session_id": session.id,
-        "due_at": due,
-        "deadline_at": due + timedelta(days=4),
-        "context": {"instrument": instrument, "occasion": occasion},
-    }
-
-
-def meeting_checkin_due(meeting: IndividualMeeting, tz: str, quiet: QuietHours) -> datetime:
-    """The pre-group PHQ-9 goes the day before the meeting, outside quiet hours."""
-    return defer_out_of_quiet(meeting.starts_at - timedelta(days=1), tz, quiet)
-
-
-def _meeting_row(member, meeting: IndividualMeeting, quiet, now):
-    due = meeting_checkin_due(meeting, member.timezone, quiet)
-    if due <= now:
-        return None
-    return {
-        "dedupe_key": f"m{member.id}:im{meeting.id}:checkin",
-        "kind": "checkin",
-        "member_id": member.id,
-        "group_id": meeting.group_id,
-        "meeting_id": meeting.id,
-        "due_at": due,
-        "deadline_at": meeting.starts_at,
-        "context": {"instrument": "phq9", "occasion": "pre_group"},
-    }
-
-
 def open_checkin(message: Message, now: datetime) -> str:
     """Open the conversation a check-in message starts; returns its first SMS. An older open
     check-in is closed first (kept, marked incomplete): one conversation at a time."""
     close_open(message.member_id, now, "expired")
-    conv, first = surveys.start_conversation(message.context["instrument"], now, ttl())
+    conv, first = instruments.start_conversation(message.context["instrument"], now, ttl())
     db.session.add(
         Checkin(
             member_id=message.member_id,
@@ -128,7 +55,7 @@ def close_open(member_id: int, now: datetime, status: str) -> None:
 
 
 def _close(checkin: Checkin, status: str, now: datetime) -> None:
-    events = surveys.closing_events(_conversation(checkin))
+    events = instruments.closing_events(_conversation(checkin))
     _score(checkin)
     checkin.status, checkin.completed_at = status, now
     if events:
@@ -145,13 +72,13 @@ def latest_for(member_id: int) -> Checkin | None:
 
 def at_safety_item(checkin: Checkin) -> bool:
     """Whether the check-in waits for the answer to PHQ-9 item 9."""
-    return surveys.at_safety_item(_conversation(checkin))
+    return instruments.at_safety_item(_conversation(checkin))
 
 
 def answer_checkin(checkin: Checkin, member: Member, text: str, now: datetime) -> str | None:
     """Apply a reply to the open check-in; returns the next SMS, after the crisis line when item 9
     needs a human (the alert is raised here)."""
-    step = surveys.answer(_conversation(checkin), text, now)
+    step = instruments.answer(_conversation(checkin), text, now)
     checkin.answers, checkin.position = list(step.conv.answers), step.conv.position
     checkin.reprompted, checkin.status = step.conv.reprompted, step.conv.status
     if checkin.status != "open":
@@ -164,7 +91,7 @@ def answer_checkin(checkin: Checkin, member: Member, text: str, now: datetime) -
 
 def answer_late(checkin: Checkin, member: Member, text: str, now: datetime) -> str | None:
     """A reply to the item-9 prompt of a closed check-in: the crisis line if it needs a human."""
-    events = surveys.late_answer(_conversation(checkin), text)
+    events = instruments.late_answer(_conversation(checkin), text)
     return crisis_line(member.language) if _alert_item9(checkin, member, events, text, now) else None
 
 
@@ -198,8 +125,8 @@ def _open_item9_alert(checkin: Checkin) -> Alert | None:
     )
 
 
-def _conversation(checkin: Checkin) -> surveys.Conversation:
-    return surveys.Conversation(
+def _conversation(checkin: Checkin) -> instruments.Conversation:
+    return instruments.Conversation(
         checkin.instrument,
         tuple(checkin.answers),
         checkin.position,
@@ -211,7 +138,7 @@ def _conversation(checkin: Checkin) -> surveys.Conversation:
 
 
 def _score(checkin: Checkin) -> None:
-    result = surveys.score(checkin.instrument, checkin.answers)
+    result = instruments.score(checkin.instrument, checkin.answers)
     checkin.score, checkin.band, checkin.complete = result.total, result.band, result.complete
 
 
@@ -221,6 +148,6 @@ def expire_checkins(now: datetime) -> int:
         db.session.scalars(select(Checkin).where(Checkin.status == "open", Checkin.expires_at <= now))
     )
     for checkin in expired:
-        _close(checkin, surveys.EXPIRED, now)
+        _close(checkin, instruments.EXPIRED, now)
     db.session.flush()
     return len(expired)

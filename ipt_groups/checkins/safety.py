@@ -11,7 +11,7 @@ from flask import current_app
 from ipt_groups.checkins import crisis
 from ipt_groups.checkins.alerts import raise_safety_alert
 from ipt_groups.models import Alert, InboundMessage, Member
-from ipt_groups.settings import message_texts as programme
+from ipt_groups.settings import programme
 
 
 def crisis_lists() -> dict[str, tuple[str, ...]]:

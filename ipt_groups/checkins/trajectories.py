@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Select, select
 
-from ipt_groups.checkins import instruments as surveys
+from ipt_groups.checkins import instruments
 from ipt_groups.extensions import db
 from ipt_groups.models import Checkin, Enrolment, Group
 
@@ -49,13 +49,13 @@ def trajectory(member_id: int, facilitator_id: int | None = None) -> dict:
             "instrument": c.instrument,
             "band": c.band,
             "complete": c.complete,
-            **surveys.reported_score(c.instrument, c.answers),
+            **instruments.reported_score(c.instrument, c.answers),
         }
         for c in checkins
     ]
     phq9 = [c for c in checkins if c.instrument == "phq9" and c.complete]
     baseline, latest = (phq9[0].score, phq9[-1].score) if phq9 else (None, None)
-    change = surveys.response(baseline, latest) if len(phq9) > 1 else None
+    change = instruments.response(baseline, latest) if len(phq9) > 1 else None
     return {
         "member_id": member_id,
         "points": points,

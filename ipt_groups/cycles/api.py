@@ -11,8 +11,7 @@ from sqlalchemy import select
 from ipt_groups.api.access import authenticate_request, coordinator, coordinators_change, may_see_group
 from ipt_groups.api.clock import now
 from ipt_groups.api.fields import LocalTime
-from ipt_groups.cycles import meetings
-from ipt_groups.cycles import operations as scheduling
+from ipt_groups.cycles import meetings, operations
 from ipt_groups.cycles.schemas import (
     CycleArgs,
     CycleSchema,
@@ -35,7 +34,7 @@ cycles_bp.before_request(coordinators_change)
 @cycles_bp.response(201, CycleSchema)
 def start_cycle(data, group_id):
     """Start the group's cycle: every session, individual meeting and reminder is planned."""
-    cycle = scheduling.start_cycle(group_id, data, coordinator().actor, now())
+    cycle = operations.start_cycle(group_id, data, coordinator().actor, now())
     db.session.commit()
     return _cycle_view(cycle)
 
@@ -74,13 +73,13 @@ class SessionById(MethodView):
         """Move a session to a new local date/time, or cancel it (with `shift` the cycle keeps N)."""
         who = coordinator()
         if change.get("status") == "cancelled":
-            session = scheduling.cancel_session(
+            session = operations.cancel_session(
                 session_id, change["shift"], change.get("reason"), who.actor, now()
             )
         else:
             current = GroupSession.get_or_404(session_id)
             new_date = change.get("local_date", current.local_date)
-            session = scheduling.move_session(
+            session = operations.move_session(
                 session_id, new_date, change.get("local_start", current.local_start), who.actor, now()
             )
         db.session.commit()
@@ -100,7 +99,7 @@ class Templates(MethodView):
     @cycles_bp.response(201, TemplateSchema)
     def post(self, doc):
         """Add a template; phases must cover 1..N in order with no gap or overlap."""
-        row = scheduling.create_template(doc, coordinator().actor, now())
+        row = operations.create_template(doc, coordinator().actor, now())
         db.session.commit()
         return {**row.definition, "built_in": False}
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ipt_groups.checkins.conversations import checkin_rows
+from ipt_groups.checkins.planning import checkin_rows
 from ipt_groups.cycles.calendar import plan_meetings
 from ipt_groups.cycles.operations import planned_session, quiet_hours
 from ipt_groups.cycles.reminders import meeting_rows, member_session_rows

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 
 from ipt_groups.audit import record_change, snapshot
-from ipt_groups.checkins.conversations import meeting_checkin_due
+from ipt_groups.checkins.planning import meeting_checkin_due
 from ipt_groups.cycles.calendar import local_to_utc, plan_reminder
 from ipt_groups.cycles.operations import quiet_hours
 from ipt_groups.cycles.reminders import REMINDER_OFFSETS

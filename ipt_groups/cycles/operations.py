@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from ipt_groups.audit import record_change, snapshot
-from ipt_groups.checkins import conversations as checkins
+from ipt_groups.checkins import planning as checkin_planning
 from ipt_groups.cycles import calendar, reminders
 from ipt_groups.cycles.templates import (
     TEMPLATES,
@@ -89,7 +89,7 @@ def start_cycle(group_id: int, data: dict, actor: str, now: datetime) -> Cycle:
     group.status = "scheduled"
     db.session.flush()
     reminders.plan_cycle_reminders(group, sessions, meetings, quiet_hours(), now)
-    checkins.plan_cycle_checkins(group, sessions, meetings, quiet_hours(), now)
+    checkin_planning.plan_cycle_checkins(group, sessions, meetings, quiet_hours(), now)
     record_change(actor, "cycle.create", cycle, None, snapshot(cycle))
     return cycle
 

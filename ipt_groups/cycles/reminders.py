@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ipt_groups.checkins.conversations import CHECKIN_WINDOW, checkin_due
+from ipt_groups.checkins.planning import CHECKIN_WINDOW, checkin_due
 from ipt_groups.cycles.calendar import DEFAULT_REMINDERS, plan_reminder, rules_for
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import cancel_pending, plan_messages, plan_once

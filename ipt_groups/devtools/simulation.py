@@ -16,7 +16,7 @@ from ipt_groups.attendance.rules import programme_report
 from ipt_groups.checkins import sending as checkin_sending
 from ipt_groups.checkins.alerts import acknowledge
 from ipt_groups.checkins.inbox import next_session, receive_sms
-from ipt_groups.cycles import operations as scheduling
+from ipt_groups.cycles import operations as cycle_operations
 from ipt_groups.cycles.calendar import local_to_utc
 from ipt_groups.extensions import db
 from ipt_groups.formation import proposals as formation
@@ -148,7 +148,7 @@ def form_and_schedule(sim: Simulation) -> dict:
     if placed:
         sim.personas[placed].item9 = True  # one member in a group answers PHQ-9 item 9 with a 2
     for group in db.session.scalars(select(Group)):
-        scheduling.start_cycle(
+        cycle_operations.start_cycle(
             group.id, {"template": "ipt-g-12", "first_date": _first(sim, group)}, ACTOR, sim.start
         )
     db.session.commit()
@@ -269,7 +269,7 @@ def run(members: int, weeks: int, seed: int, step_minutes: int = 60, start: date
     settings = DispatchSettings(
         worker="simulation",
         batch=1000,
-        quiet=scheduling.quiet_hours(),
+        quiet=cycle_operations.quiet_hours(),
         programme="Sim",
         kinds=checkin_sending.KINDS,
         on_tick=checkin_sending.ON_TICK,

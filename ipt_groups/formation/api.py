@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from ipt_groups.api.access import coordinator, coordinators_only
 from ipt_groups.api.clock import now
 from ipt_groups.extensions import db
-from ipt_groups.formation import proposals as formation
+from ipt_groups.formation import proposals
 from ipt_groups.formation.schemas import EditArgs, ProposalSchema, ProposeArgs
 from ipt_groups.models import GroupProposal
 
@@ -19,7 +19,7 @@ bp.before_request(coordinators_only)
 @bp.response(201, ProposalSchema)
 def propose(data):
     """Form groups from the waitlist (optionally filtered) and store the proposal for review."""
-    proposal = formation.propose(_policy(data["policy"]), data["member_filter"], coordinator().actor, now())
+    proposal = proposals.propose(_policy(data["policy"]), data["member_filter"], coordinator().actor, now())
     db.session.commit()
     return proposal
 
@@ -39,7 +39,7 @@ class ProposalById(MethodView):
     @bp.response(200, ProposalSchema)
     def patch(self, change, proposal_id):
         """Edit the proposal; every changed group is checked against the grouping rules."""
-        proposal = formation.edit(proposal_id, change, coordinator().actor)
+        proposal = proposals.edit(proposal_id, change, coordinator().actor)
         db.session.commit()
         return proposal
 
@@ -48,6 +48,6 @@ class ProposalById(MethodView):
 @bp.response(200, ProposalSchema)
 def commit(proposal_id):
     """Create the groups and enrolments in one transaction; 409 if members or facilitators changed."""
-    proposal = formation.commit(proposal_id, coordinator().actor, now())
+    proposal = proposals.commit(proposal_id, coordinator().actor, now())
     db.session.commit()
     return proposal

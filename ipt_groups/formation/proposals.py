@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from ipt_groups.audit import record_change, snapshot
 from ipt_groups.errors import Conflict, InvalidInput
 from ipt_groups.extensions import db
-from ipt_groups.formation import engine as grouping
+from ipt_groups.formation import engine
 from ipt_groups.groups.operations import ACTIVE_GROUP_STATUSES, create_group, enrol_member
 from ipt_groups.models import Facilitator, Group, GroupProposal, Member
 
@@ -76,11 +76,11 @@ def planning_document(policy: dict, member_filter: dict) -> tuple[dict, dict]:
     return doc, fingerprint
 
 
-def parse_or_refuse(doc: dict) -> grouping.PlanningInput:
+def parse_or_refuse(doc: dict) -> engine.PlanningInput:
     """The engine's validation, as a 422 whose field paths name member and facilitator ids."""
     try:
-        return grouping.parse_input(doc)
-    except grouping.GroupingInputError as exc:
+        return engine.parse_input(doc)
+    except engine.GroupingInputError as exc:
         raise InvalidInput("the waitlist cannot be planned as asked", _by_id(doc, exc.errors)) from exc
 
 
@@ -98,7 +98,7 @@ def _by_id(doc: dict, errors: dict) -> dict:
 def propose(policy: dict, member_filter: dict, actor: str, now: datetime) -> GroupProposal:
     """Run the engine over the waitlist and store its proposal for review."""
     doc, fingerprint = planning_document(policy, member_filter)
-    result = grouping.propose_groups(parse_or_refuse(doc))
+    result = engine.propose_groups(parse_or_refuse(doc))
     proposal = GroupProposal(
         status="draft",
         document=doc,
@@ -123,7 +123,7 @@ def edit(proposal_id: int, change: dict, actor: str) -> GroupProposal:
     problems = {
         f"groups[{i}]": found
         for i in touched
-        if (found := grouping.check_group(inp, result["groups"][i], _others(result, i)))
+        if (found := engine.check_group(inp, result["groups"][i], _others(result, i)))
     }
     if problems:
         raise InvalidInput("the edit breaks the grouping rules", problems)

@@ -7,7 +7,7 @@ from ipt_groups.api.access import coordinator, coordinators_change, may_see_grou
 from ipt_groups.api.clock import now
 from ipt_groups.api.pages import paginate_query
 from ipt_groups.extensions import db
-from ipt_groups.groups import operations as groups
+from ipt_groups.groups import operations
 from ipt_groups.groups.schemas import (
     EnrolArgs,
     EnrolmentSchema,
@@ -30,14 +30,14 @@ class Groups(MethodView):
     def get(self, filters, pagination_parameters):
         """List groups; a facilitator's token lists only their own."""
         who = principal()
-        query = groups.list_groups(filters, None if who.is_coordinator else who.facilitator_id)
+        query = operations.list_groups(filters, None if who.is_coordinator else who.facilitator_id)
         return paginate_query(query, pagination_parameters)
 
     @bp.arguments(GroupArgs)
     @bp.response(201, GroupSchema)
     def post(self, data):
         """Create a group by hand."""
-        group = groups.create_group(data, coordinator().actor, now())
+        group = operations.create_group(data, coordinator().actor, now())
         db.session.commit()
         return group
 
@@ -55,7 +55,7 @@ class GroupById(MethodView):
     @bp.response(200, GroupSchema)
     def patch(self, changes, group_id):
         """Change a group's name, slot, size or facilitator."""
-        group = groups.update_group(group_id, changes, coordinator().actor, now())
+        group = operations.update_group(group_id, changes, coordinator().actor, now())
         db.session.commit()
         return group
 
@@ -66,12 +66,12 @@ class GroupMember(MethodView):
     @bp.response(201, EnrolmentSchema)
     def post(self, options, group_id, member_id):
         """Add a waitlisted member to the group."""
-        enrolment = groups.enrol_member(group_id, member_id, options or {}, coordinator().actor, now())
+        enrolment = operations.enrol_member(group_id, member_id, options or {}, coordinator().actor, now())
         db.session.commit()
         return enrolment
 
     @bp.response(204)
     def delete(self, group_id, member_id):
         """Take a member out of the group; they return to the waitlist."""
-        groups.remove_member(group_id, member_id, coordinator().actor, now())
+        operations.remove_member(group_id, member_id, coordinator().actor, now())
         db.session.commit()

@@ -11,7 +11,7 @@ from ipt_groups.api.fields import JsonBool, Language
 from ipt_groups.checkins import crisis
 from ipt_groups.extensions import db
 from ipt_groups.messaging.texts import DEFAULT_TEXTS
-from ipt_groups.settings import message_texts as programme
+from ipt_groups.settings import programme
 
 bp = Blueprint("settings", __name__, url_prefix="/api/v1/settings", description="Programme settings")
 bp.before_request(coordinators_only)

@@ -285,7 +285,7 @@ def test_bad_phrases_are_refused_naming_the_field(client, member, auth, body, wh
 
 
 def test_one_settings_read_per_inbound_text(app, client, member, monkeypatch):
-    from ipt_groups.settings import message_texts as programme
+    from ipt_groups.settings import programme
 
     reads = []
     real = programme.crisis_phrases

@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ipt_groups.checkins import instruments as surveys
-from ipt_groups.checkins import replies
+from ipt_groups.checkins import instruments, replies
 from ipt_groups.checkins.instruments import (
     MOOD,
     PHQ2,
@@ -285,7 +284,11 @@ def test_full_phq9_run():
         assert step.reply_text == prompt_text("phq9", i + 1) and step.events == ()
     last = steps[-1]
     assert last.conv.answers == (1, 2, 3, 0, 1, 1, 2, 1, 0)
-    assert (last.conv.status, last.conv.position, last.reply_text) == ("complete", 9, surveys.THANK_YOU_TEXT)
+    assert (last.conv.status, last.conv.position, last.reply_text) == (
+        "complete",
+        9,
+        instruments.THANK_YOU_TEXT,
+    )
     assert last.events == (("completed", Score(11, "moderate", True)),)
 
 
@@ -301,7 +304,7 @@ def test_start_conversation_sets_expiry_and_requires_aware_time():
 def test_invalid_answer_reprompts_once_then_accepts_a_valid_one():
     conv, _ = start_conversation("phq2", NOW, TTL)
     first, second = _run(conv, ["what?", "1"])
-    assert first.reply_text == surveys.reprompt_text("phq2", 0)
+    assert first.reply_text == instruments.reprompt_text("phq2", 0)
     assert "Reply 0, 1, 2 or 3: 0 not at all, 1 several days" in first.reply_text
     assert (first.conv.answers, first.conv.reprompted) == ((), True)
     assert (second.conv.answers, second.conv.reprompted, second.reply_text) == (
@@ -315,8 +318,8 @@ def test_second_invalid_answer_records_none_and_moves_on():
     conv, _ = start_conversation("phq2", NOW, TTL)
     steps = _run(conv, ["maybe", "dunno", "banana", "nope"])
     assert steps[1].conv.answers == (None,)
-    assert steps[1].reply_text == surveys.SKIPPED_PREFIX + prompt_text("phq2", 1)
-    assert steps[2].reply_text == surveys.reprompt_text("phq2", 1)  # the re-prompt is per item
+    assert steps[1].reply_text == instruments.SKIPPED_PREFIX + prompt_text("phq2", 1)
+    assert steps[2].reply_text == instruments.reprompt_text("phq2", 1)  # the re-prompt is per item
     assert steps[3].conv.status == "complete"
     assert steps[3].events == (("completed", Score(0, None, False)),)
 
@@ -325,9 +328,13 @@ def test_answer_after_expiry_records_nothing_and_keeps_partial_answers():
     conv, _ = start_conversation("phq9", NOW, TTL)
     conv = _run(conv, ["2", "3"])[-1].conv
     step = answer(conv, "1", NOW + TTL)
-    assert (step.conv.status, step.conv.answers, step.reply_text) == ("expired", (2, 3), surveys.CLOSED_TEXT)
+    assert (step.conv.status, step.conv.answers, step.reply_text) == (
+        "expired",
+        (2, 3),
+        instruments.CLOSED_TEXT,
+    )
     assert step.events == (("expired", Score(5, None, False)),)
-    assert answer(step.conv, "1", NOW + TTL) == surveys.Step(step.conv, None)
+    assert answer(step.conv, "1", NOW + TTL) == instruments.Step(step.conv, None)
 
 
 @pytest.mark.parametrize(
@@ -338,7 +345,7 @@ def test_expire_marks_open_conversations_past_expiry(at, status):
     conv = _run(conv, ["1"])[-1].conv
     expired = expire(conv, at)
     assert (expired.status, expired.answers) == (status, (1,))
-    assert surveys.conversation_score(expired).complete is False
+    assert instruments.conversation_score(expired).complete is False
 
 
 def test_expire_leaves_completed_conversations_alone():
@@ -387,7 +394,10 @@ def test_words_that_mean_yes_to_item_9_alert_at_once_and_ask_for_the_number(text
     step = answer(_at_item_9(), text, NOW)
     assert step.events == (("safety", {"item": 9, "value": None, "words": True}),)
     assert step.conv.reprompted and step.conv.status == "open" and step.conv.answers == (0,) * 8
-    assert step.reply_text == surveys.item9_number_text("phq9") and "didn't understand" not in step.reply_text
+    assert (
+        step.reply_text == instruments.item9_number_text("phq9")
+        and "didn't understand" not in step.reply_text
+    )
     then = answer(step.conv, "2", NOW)
     assert then.events[0] == ("safety", {"item": 9, "value": 2}) and then.conv.answers[-1] == 2
     assert then.events[-1] == ("completed", Score(2, "minimal", True))
@@ -427,7 +437,7 @@ def test_an_unreadable_item_9_answer_then_a_number(second, event):
     ],
 )
 def test_reads_as_yes(text, yes):
-    assert surveys.reads_as_yes(text) is yes
+    assert instruments.reads_as_yes(text) is yes
 
 
 @pytest.mark.parametrize(
@@ -447,28 +457,28 @@ def test_a_reply_to_item_9_after_expiry_still_counts_for_safety(text, event):
     assert step.conv.status == "expired" and step.conv.answers == (0,) * 8  # nothing recorded
     safety = [e for e in step.events if e[0] == "safety"]
     assert safety == ([("safety", event)] if event else [])
-    assert step.reply_text == (None if event else surveys.CLOSED_TEXT)  # the caller sends the crisis line
-    expired = surveys.expire(conv, late)
-    assert surveys.late_answer(expired, text) == ((("safety", event),) if event else ())
+    assert step.reply_text == (None if event else instruments.CLOSED_TEXT)  # the caller sends the crisis line
+    expired = instruments.expire(conv, late)
+    assert instruments.late_answer(expired, text) == ((("safety", event),) if event else ())
 
 
 def test_late_answers_count_only_at_item_9():
     conv, _ = start_conversation("phq9", NOW, TTL)
     at_item_3 = _run(conv, ["0", "0"])[-1].conv
-    assert surveys.late_answer(surveys.expire(at_item_3, NOW + TTL), "3") == ()
+    assert instruments.late_answer(instruments.expire(at_item_3, NOW + TTL), "3") == ()
     phq2 = _run(start_conversation("phq2", NOW, TTL)[0], ["0"])[-1].conv
-    assert surveys.late_answer(surveys.expire(phq2, NOW + TTL), "3") == ()
+    assert instruments.late_answer(instruments.expire(phq2, NOW + TTL), "3") == ()
 
 
 def test_closing_after_an_unreadable_item_9_answer_is_a_review_event():
     conv = _at_item_9()
-    assert surveys.closing_events(conv) == ()
+    assert instruments.closing_events(conv) == ()
     unread = answer(conv, "hmm", NOW).conv
-    assert surveys.closing_events(unread) == (
+    assert instruments.closing_events(unread) == (
         ("item9_unknown", {"item": 9, "reason": "closed after an unreadable answer"}),
     )
     expired = answer(unread, "whatever", NOW + TTL)
-    assert expired.events[0][0] == "item9_unknown" and expired.reply_text == surveys.CLOSED_TEXT
+    assert expired.events[0][0] == "item9_unknown" and expired.reply_text == instruments.CLOSED_TEXT
 
 
 # --- privacy and length ----------------------------------------------------------------------------
@@ -491,32 +501,32 @@ def test_reveals_therapy(text, found):
     assert reveals_therapy(text) == found
 
 
-@pytest.mark.parametrize("key", sorted(surveys.INSTRUMENTS))
+@pytest.mark.parametrize("key", sorted(instruments.INSTRUMENTS))
 def test_intro_mentions_nothing_revealing(key):
     intro = intro_text(key)
     assert intro and "check-in" in intro and reveals_therapy(intro) == []
 
 
-MESSAGES = [(key, text) for key in sorted(surveys.INSTRUMENTS) for text in message_texts(key)]
+MESSAGES = [(key, text) for key in sorted(instruments.INSTRUMENTS) for text in message_texts(key)]
 
 
 @pytest.mark.parametrize(("key", "text"), MESSAGES)
 def test_every_message_is_private_except_phq_item_2_wording(key, text):
     # Documented exemption: PHQ item wording is validated and may not be reworded.
-    expected = ["depressed"] if surveys.PHQ9_ITEMS[1] in text else []
+    expected = ["depressed"] if instruments.PHQ9_ITEMS[1] in text else []
     assert reveals_therapy(text) == expected
 
 
 @pytest.mark.parametrize(("key", "text"), MESSAGES)
 def test_every_message_fits_two_gsm7_segments(key, text):
-    assert len(text) <= surveys.MAX_SMS_CHARS
+    assert len(text) <= instruments.MAX_SMS_CHARS
     assert set(text) <= GSM7_SAFE
 
 
 @pytest.mark.parametrize("key", ["phq9", "phq2"])
 def test_phq_prompts_say_how_to_answer(key):
     guide = "Reply 0, 1, 2 or 3: 0 not at all, 1 several days, 2 more than half the days, 3 nearly every day"
-    for i, item in enumerate(surveys.INSTRUMENTS[key].items):
+    for i, item in enumerate(instruments.INSTRUMENTS[key].items):
         assert item in prompt_text(key, i) and guide in prompt_text(key, i)
 
 
