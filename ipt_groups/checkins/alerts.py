@@ -11,35 +11,11 @@ from sqlalchemy import Select, select
 from ipt_groups.access_log import record_read
 from ipt_groups.audit import audited_update
 from ipt_groups.auth import Principal
-from ipt_groups.checkins.escalation import (
-    SAFETY_TEXT,
-    STRANGER_SAFETY_TEXT,
-    escalation_interval,
-    notify_round,
-)
+from ipt_groups.checkins.escalation import escalation_interval, notify_round
 from ipt_groups.errors import Conflict, NotFound
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import cancel_pending
-from ipt_groups.models import Alert, Enrolment, Group, Member, Message
-
-# The texts live with the escalation that sends them; named here too, where callers look for them.
-__all__ = [
-    "SAFETY_TEXT",
-    "STRANGER_SAFETY_TEXT",
-    "acknowledge",
-    "current_group",
-    "list_alerts",
-    "may_call",
-    "raise_once",
-    "raise_safety_alert",
-    "reveal_phones",
-]
-
-
-def current_group(member_id: int) -> Group | None:
-    """The group the member is in now, if any."""
-    enrolment = db.session.scalar(select(Enrolment).filter_by(member_id=member_id, left_on=None))
-    return enrolment.group if enrolment else None
+from ipt_groups.models import Alert, Group, Member, Message
 
 
 def raise_safety_alert(
@@ -48,7 +24,8 @@ def raise_safety_alert(
     """Record a safety alert and text its first round at once (escalation.py says who); it escalates
     every ESCALATE_AFTER_MINUTES until acknowledged. A sender who is not a member (`member` None) is
     named by `from_phone`."""
-    group = current_group(member.id) if member is not None else None
+    enrolment = member.current_enrolment if member is not None else None
+    group = enrolment.group if enrolment else None
     if member is None:
         detail = {**detail, "from_phone": from_phone}
     alert = Alert(

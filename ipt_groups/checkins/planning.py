@@ -22,8 +22,7 @@ def plan_cycle_checkins(group, sessions, meetings, quiet: QuietHours, now: datet
     end, the template's short check-in after the other sessions."""
     cycle = db.session.scalar(select(Cycle).filter_by(group_id=group.id))
     template = template_from_dict(cycle.template)
-    members = [e.member for e in group.enrolments if e.left_on is None]
-    return plan_messages(checkin_rows(template, members, sessions, meetings, quiet, now))
+    return plan_messages(checkin_rows(template, group.current_members, sessions, meetings, quiet, now))
 
 
 def checkin_rows(template, members, sessions, meetings, quiet: QuietHours, now: datetime) -> list[dict]:

@@ -123,7 +123,7 @@ def _session_row(group: Group, s: calendar.PlannedSession) -> GroupSession:
 
 
 def _meeting_rows(group: Group, planned: list[calendar.PlannedMeeting]) -> list[IndividualMeeting]:
-    members = [e.member for e in group.enrolments if e.left_on is None]
+    members = group.current_members
     return [
         IndividualMeeting(
             group_id=group.id,

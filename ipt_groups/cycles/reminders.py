@@ -17,10 +17,6 @@ from ipt_groups.models import Facilitator, Group, GroupSession, IndividualMeetin
 REMINDER_OFFSETS = {rule.kind: rule.offset for rule in DEFAULT_REMINDERS}
 
 
-def _members(group: Group) -> list[Member]:
-    return [e.member for e in group.enrolments if e.left_on is None]
-
-
 def session_rows(
     group: Group, session: GroupSession, members: list[Member], quiet: QuietHours, now: datetime
 ):
@@ -66,7 +62,7 @@ def _row(prefix: str, person, rule, starts_at: datetime, quiet: QuietHours, now:
 
 def plan_cycle_reminders(group, sessions, meetings, quiet: QuietHours, now: datetime) -> int:
     """Plan every reminder of a new cycle."""
-    members = _members(group)
+    members = group.current_members
     by_id = {m.id: m for m in members}
     rows = [row for s in sessions for row in session_rows(group, s, members, quiet, now)]
     rows += [row for m in meetings for row in meeting_rows(m, by_id[m.member_id], quiet, now)]
@@ -115,7 +111,7 @@ def _timezone_of(message: Message) -> str:
 
 def _notify_members(group, session, notice: str, old_start: str | None, now: datetime) -> None:
     old = datetime.fromisoformat(old_start) if old_start else None
-    for member in _members(group):
+    for member in group.current_members:
         old_when = local_when(old, member.timezone, group.timezone)["when"] if old else ""
         key = f"m{member.id}:s{session.id}:{notice}:{session.starts_at:%Y%m%dT%H%M}"
         plan_once(

@@ -13,7 +13,7 @@ from ipt_groups.errors import Conflict, InvalidInput, NotFound
 from ipt_groups.extensions import db
 from ipt_groups.models import Enrolment, Facilitator, Group, Member
 from ipt_groups.people.availability import parse_hhmm
-from ipt_groups.people.roster import ACTIVE_GROUP_STATUSES, active_groups_led, current_enrolment
+from ipt_groups.people.roster import ACTIVE_GROUP_STATUSES, active_groups_led
 from ipt_groups.vocabulary import DAYS
 
 WEEKS_CHECKED = 53  # a year of sessions: every DST change in either group's zone
@@ -58,7 +58,7 @@ def update_group(group_id: int, changes: dict, actor: str, now: datetime) -> Gro
 
 def _check_members_fit(group: Group) -> None:
     """The changed group must still hold, and suit, the members already in it."""
-    current = _current(group)
+    current = group.current_enrolments
     if len(current) > group.max_size:
         raise InvalidInput(
             "group too large", {"max_size": [f"below the {len(current)} members already in it"]}
@@ -137,10 +137,6 @@ def first_clash(a: Group, b: Group, now: datetime) -> datetime | None:
     return None
 
 
-def _current(group: Group) -> list[Enrolment]:
-    return [e for e in group.enrolments if e.left_on is None]
-
-
 def enrol_member(group_id: int, member_id: int, options: dict, actor: str, now: datetime) -> Enrolment:
     """Add a waitlisted member to a group that has room and suits them."""
     group = Group.get_or_404(group_id)
@@ -171,13 +167,13 @@ def _check_cohort_open(group: Group, options: dict, now: datetime) -> None:
 def _check_can_join(group: Group, member: Member) -> None:
     if group.status not in ACTIVE_GROUP_STATUSES:
         raise Conflict("group is closed", {"group_id": [f"group {group.id} is {group.status}"]})
-    if (current := current_enrolment(member.id)) is not None:
+    if (current := member.current_enrolment) is not None:
         raise Conflict(
             "already in a group", {"member_id": [f"member is already in group {current.group_id}"]}
         )
     if member.status != "waitlisted":
         raise Conflict("not on the waitlist", {"member_id": [f"member is {member.status}, not waitlisted"]})
-    if len(_current(group)) >= group.max_size:
+    if len(group.current_enrolments) >= group.max_size:
         raise Conflict("group is full", {"group_id": [f"group {group.id} has {group.max_size} members"]})
     _check_suits(group, member)
 
@@ -188,7 +184,7 @@ def _check_suits(group: Group, member: Member) -> None:
         errors["language"] = [f"member speaks {member.language!r}; the group meets in {group.language!r}"]
     if group.problem_area and member.problem_area != group.problem_area:
         errors["problem_area"] = [f"member's problem area is not the group's ({group.problem_area})"]
-    bands = {e.member.age_band for e in _current(group)}
+    bands = {e.member.age_band for e in group.current_enrolments}
     if bands and member.age_band not in bands:
         errors["age_band"] = ["adolescents and adults are never in one group"]
     if errors:

@@ -31,7 +31,7 @@ class GroupSchema(Schema):
     updated_at = fields.AwareDateTime()
 
     def current_members(self, group):
-        return EnrolmentSchema(many=True).dump([e for e in group.enrolments if e.left_on is None])
+        return EnrolmentSchema(many=True).dump(group.current_enrolments)
 
 
 class GroupArgs(Schema):

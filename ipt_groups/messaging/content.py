@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipt_groups.extensions import db
 from ipt_groups.messaging.recipients import Recipient
 from ipt_groups.messaging.texts import first_name, local_when, render
-from ipt_groups.models import Enrolment, Group, GroupSession, IndividualMeeting, Message
+from ipt_groups.models import Group, GroupSession, IndividualMeeting, Message
 
 
 def compose(message: Message, recipient: Recipient, settings) -> str:
@@ -35,10 +35,6 @@ def _subject_context(message: Message, recipient: Recipient) -> dict:
     group = db.session.get(Group, session.group_id)
     context = local_when(session.starts_at, recipient.timezone, group.timezone)
     if message.facilitator_id is not None:
-        names = sorted(e.member.name for e in _current(group.id))
+        names = sorted(m.name for m in group.current_members)
         context.update(group=group.name, count=len(names), roster=", ".join(names))
     return context
-
-
-def _current(group_id: int) -> list[Enrolment]:
-    return list(db.session.scalars(db.select(Enrolment).filter_by(group_id=group_id, left_on=None)))

@@ -40,6 +40,16 @@ class Group(db.Model):
     facilitator = relationship("Facilitator", lazy="joined")
     enrolments = relationship("Enrolment", back_populates="group", order_by="Enrolment.id")
 
+    @property
+    def current_enrolments(self) -> list[Enrolment]:
+        """The enrolments of members who have not left, in the order they joined."""
+        return [e for e in self.enrolments if e.left_on is None]
+
+    @property
+    def current_members(self) -> list:
+        """The members in the group now, in the order they joined."""
+        return [e.member for e in self.current_enrolments]
+
 
 class Enrolment(db.Model):
     """A member's place in a group, from `joined_on` until `left_on`."""

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ipt_groups.extensions import db
 from ipt_groups.models.checks import one_of
+from ipt_groups.models.group import Enrolment
 from ipt_groups.models.types import UTCDateTime, utcnow
 from ipt_groups.vocabulary import AGE_BANDS, MEMBER_STATUSES, PROBLEM_AREAS
 
@@ -40,3 +41,8 @@ class Member(db.Model):
     notes: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def current_enrolment(self) -> Enrolment | None:
+        """The member's enrolment in a group they have not left (at most one: a unique index)."""
+        return db.session.scalar(select(Enrolment).filter_by(member_id=self.id, left_on=None))

@@ -8,6 +8,7 @@ from sqlalchemy import Select, func, select
 
 from ipt_groups.audit import audited_update, record_change, snapshot
 from ipt_groups.auth import delete_tokens
+from ipt_groups.cycles.cohort import leave_cycle
 from ipt_groups.errors import Conflict, InvalidInput
 from ipt_groups.extensions import db
 from ipt_groups.models import ApiToken, Enrolment, Facilitator, Group, Member
@@ -45,13 +46,6 @@ def list_members(filters: dict) -> Select:
     return query
 
 
-def current_enrolment(member_id: int) -> Enrolment | None:
-    """The member's enrolment in a group they have not left."""
-    return db.session.scalar(
-        select(Enrolment).where(Enrolment.member_id == member_id, Enrolment.left_on.is_(None))
-    )
-
-
 def update_member(member_id: int, changes: dict, actor: str, now: datetime) -> Member:
     """Change a member; consent changes are stamped, and leaving the programme ends the enrolment."""
     member = Member.get_or_404(member_id)
@@ -64,7 +58,7 @@ def update_member(member_id: int, changes: dict, actor: str, now: datetime) -> M
 
 
 def _apply_status(member: Member, status: str | None, now: datetime) -> None:
-    enrolment = current_enrolment(member.id) if status and status != member.status else None
+    enrolment = member.current_enrolment if status and status != member.status else None
     if enrolment is None:
         return
     if status == "waitlisted":
@@ -72,10 +66,6 @@ def _apply_status(member: Member, status: str | None, now: datetime) -> None:
             "member is in a group", {"status": [f"remove them from group {enrolment.group_id} first"]}
         )
     enrolment.left_on, enrolment.left_reason = now.date(), status
-    from ipt_groups.cycles.cohort import (
-        leave_cycle,  # here, not at the top: cohort's imports reach back to roster
-    )
-
     leave_cycle(enrolment.group_id, member.id, f"the member is {status}")
 
 

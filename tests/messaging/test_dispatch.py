@@ -261,7 +261,7 @@ def test_programme_texts_replace_defaults_and_refuse_topic_words(client, auth):
 
 
 def test_default_texts_reveal_no_therapy():
-    from ipt_groups.checkins.alerts import SAFETY_TEXT
+    from ipt_groups.checkins.escalation import SAFETY_TEXT
     from ipt_groups.checkins.inbox import ACK_TEXT, UNKNOWN_SENDER_TEXT
     from ipt_groups.checkins.instruments import reveals_therapy
     from ipt_groups.messaging.texts import DEFAULT_TEXTS
