@@ -12,7 +12,8 @@ from config import config_for
 
 def create_app(config_object: object | None = None, **overrides) -> Flask:
     """Build the app: configuration, then wiring; no I/O beyond the instance folder."""
-    app = Flask(__name__, instance_relative_config=True)
+    # Named after the package, as when the factory lived in its __init__: the logger and instance folder.
+    app = Flask("ipt_groups", instance_relative_config=True)
     app.config.from_object(config_object or config_for())
     app.config.update(overrides)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -22,6 +23,9 @@ def create_app(config_object: object | None = None, **overrides) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    # The simulate command builds a scratch app with this factory; cli.py cannot import this module,
+    # which registers it (a cycle).
+    app.extensions["ipt_groups.create_app"] = create_app
     return app
 
 

@@ -8,6 +8,7 @@ import os
 from datetime import UTC, datetime
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -161,7 +162,6 @@ def load_demo(if_empty: bool, seed: int, token_file: str | None) -> None:
 @ipt.command("scheduler")
 def scheduler_command() -> None:
     """Run the scheduler process (one per deployment): it sends due messages every tick."""
-    from flask import current_app
 
     from ipt_groups.worker import AlreadyRunning, run_scheduler
 
@@ -175,7 +175,6 @@ def scheduler_command() -> None:
 @ipt.command("tick")
 def tick_command() -> None:
     """Run one dispatcher tick now (operations and tests); prints what it did."""
-    from flask import current_app
 
     from ipt_groups.messaging import make_sender
     from ipt_groups.worker import tick, worker_id
@@ -242,8 +241,9 @@ def simulate_command(members: int, weeks: int, seed: int, step_minutes: int, dat
     from flask_migrate import upgrade
 
     from config import config_for
-    from ipt_groups.app import create_app
     from ipt_groups.devtools.simulation import render, run
+
+    create_app = current_app.extensions["ipt_groups.create_app"]
 
     with tempfile.TemporaryDirectory() as tmp:
         url = database or f"sqlite:///{tmp}/simulation.sqlite3"

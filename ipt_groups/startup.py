@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
-from ipt_groups.people.availability import parse_hhmm
+from ipt_groups.time_of_day import parse_hhmm
 
 log = logging.getLogger(__name__)
 

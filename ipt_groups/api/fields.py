@@ -10,7 +10,7 @@ import phonenumbers
 from flask import current_app
 from marshmallow import ValidationError, fields, validate
 
-from ipt_groups.people.availability import parse_hhmm, parse_window
+from ipt_groups.time_of_day import parse_hhmm
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -73,25 +73,6 @@ class LocalTime(fields.String):
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
         return text
-
-
-class Availability(fields.List):
-    """Weekly windows [{"day": "mon", "start": "18:00", "end": "20:30"}], errors by index."""
-
-    def __init__(self, **kwargs):
-        super().__init__(fields.Dict(), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        items = super()._deserialize(value, attr, data, **kwargs)
-        out, errors = [], {}
-        for i, raw in enumerate(items):
-            try:
-                out.append(parse_window(raw).to_dict())
-            except ValueError as exc:
-                errors[i] = [str(exc)]
-        if errors:
-            raise ValidationError(errors)
-        return out
 
 
 class Id(fields.Integer):

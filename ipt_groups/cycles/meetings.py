@@ -16,7 +16,7 @@ from ipt_groups.errors import Conflict, InvalidInput
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import cancel_pending
 from ipt_groups.models import Group, IndividualMeeting, Member, Message
-from ipt_groups.people.availability import parse_hhmm
+from ipt_groups.time_of_day import parse_hhmm
 
 
 def _changeable(meeting: IndividualMeeting, now: datetime) -> None:

@@ -22,7 +22,7 @@ from ipt_groups.errors import Conflict, InvalidInput
 from ipt_groups.extensions import db
 from ipt_groups.messaging.timing import QuietHours
 from ipt_groups.models import Cycle, CycleTemplateRow, Group, GroupSession, IndividualMeeting
-from ipt_groups.people.availability import parse_hhmm
+from ipt_groups.time_of_day import parse_hhmm
 from ipt_groups.vocabulary import DAYS
 
 

@@ -12,8 +12,8 @@ from ipt_groups.cycles import cohort
 from ipt_groups.errors import Conflict, InvalidInput, NotFound
 from ipt_groups.extensions import db
 from ipt_groups.models import Enrolment, Facilitator, Group, Member
-from ipt_groups.people.availability import parse_hhmm
 from ipt_groups.people.roster import ACTIVE_GROUP_STATUSES, active_groups_led
+from ipt_groups.time_of_day import parse_hhmm
 from ipt_groups.vocabulary import DAYS
 
 WEEKS_CHECKED = 53  # a year of sessions: every DST change in either group's zone

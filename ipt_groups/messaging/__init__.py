@@ -1,5 +1,6 @@
 """Outbound SMS: one adapter chosen by config (`SMS_BACKEND`), errors the outbox can act on."""
 
+from .adapters import make_sender
 from .base import (
     PermanentSendError,
     RecordingSender,
@@ -8,7 +9,6 @@ from .base import (
     SendError,
     SendResult,
     UnknownOutcomeError,
-    make_sender,
     mask_phone,
 )
 

@@ -6,9 +6,8 @@ Nothing here imports `twilio` or Flask, so the outbox, the scheduler and tests c
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 PermanentKind = Literal["invalid_number", "not_mobile", "unsubscribed", "config", "rejected"]
 
@@ -107,24 +106,6 @@ def mask_phone(e164: str | None) -> str:
         return "*" * len(e164)
     head = 2 if e164.startswith("+") else 0
     return e164[:head] + "*" * (len(e164) - head - 4) + e164[-4:]
-
-
-def make_sender(config: Mapping, **twilio_options: Any) -> Sender:
-    """Build the sender named by `config['SMS_BACKEND']` (`console`, the default, or `twilio`).
-
-    `twilio_options` (`sleep=`, `http_client=`) go to `TwilioSender`, so tests never back off for real.
-    """
-    backend = str(config.get("SMS_BACKEND") or "console").strip().lower()
-    if backend == "console":
-        from .console import ConsoleSender
-
-        return ConsoleSender()
-    if backend == "twilio":
-        # Imported lazily so that `twilio` is loaded only where it is used.
-        from .twilio import TwilioSender
-
-        return TwilioSender(config, **twilio_options)
-    raise SmsConfigError(f"SMS_BACKEND must be 'console' or 'twilio', not {backend!r}")
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import time
 
+from ipt_groups.time_of_day import format_minutes, parse_hhmm
 from ipt_groups.vocabulary import DAYS
-
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
 @dataclass(frozen=True, order=True)
@@ -29,21 +28,6 @@ class Window:
             "start": self.start.strftime("%H:%M"),
             "end": format_minutes(self.end_minutes),
         }
-
-
-def format_minutes(minutes: int) -> str:
-    """Format minutes after midnight as HH:MM (1440 -> 24:00)."""
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def parse_hhmm(text: str, allow_24: bool = False) -> int:
-    """Minutes after midnight for "HH:MM"; raises ValueError with a readable reason."""
-    if allow_24 and text == "24:00":
-        return 1440
-    m = _HHMM.match(text or "")
-    if not m:
-        raise ValueError(f"{text!r} is not a time of day as HH:MM (00:00-23:59)")
-    return int(m.group(1)) * 60 + int(m.group(2))
 
 
 def parse_window(raw: dict) -> Window:

@@ -4,10 +4,30 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from ipt_groups.api.fields import Availability, JsonBool, Language, Phone, Timezone
+from ipt_groups.api.fields import JsonBool, Language, Phone, Timezone
+from ipt_groups.people.availability import parse_window
 from ipt_groups.vocabulary import AGE_BANDS, MEMBER_STATUSES, PROBLEM_AREAS
 
 _name = validate.Length(min=1, max=200)
+
+
+class Availability(fields.List):
+    """Weekly windows [{"day": "mon", "start": "18:00", "end": "20:30"}], errors by index."""
+
+    def __init__(self, **kwargs):
+        super().__init__(fields.Dict(), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        items = super()._deserialize(value, attr, data, **kwargs)
+        out, errors = [], {}
+        for i, raw in enumerate(items):
+            try:
+                out.append(parse_window(raw).to_dict())
+            except ValueError as exc:
+                errors[i] = [str(exc)]
+        if errors:
+            raise ValidationError(errors)
+        return out
 
 
 class MemberSchema(Schema):

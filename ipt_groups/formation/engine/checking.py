@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from ipt_groups.formation.engine.model import Facilitator, PlanningInput
 from ipt_groups.formation.engine.slots import inside, local_span, slot_utc_starts, week_intervals, zone
-from ipt_groups.people.availability import parse_hhmm
+from ipt_groups.time_of_day import parse_hhmm
 from ipt_groups.vocabulary import DAYS
 
 

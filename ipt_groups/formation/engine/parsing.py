@@ -16,7 +16,8 @@ from ipt_groups.formation.engine.model import (
     PlanningInput,
     Policy,
 )
-from ipt_groups.people.availability import parse_hhmm, parse_windows
+from ipt_groups.people.availability import parse_windows
+from ipt_groups.time_of_day import parse_hhmm
 from ipt_groups.vocabulary import AGE_BANDS, DAYS, PROBLEM_AREAS
 
 _INT_FIELDS = {"min_size": (2, 6), "max_size": (2, 10), "session_minutes": (15, 90), "weeks": (1, 12)}
