@@ -165,8 +165,8 @@ def make_sheet_group(index: int, size: int) -> tuple[int, list[int]]:
     group = create_group({**data, "start_time": "18:00", "facilitator_id": facilitator.id}, "bench", NOW)
     members = [create_member(member_fields(index * 100 + k, NAMES[k]), "bench", NOW) for k in range(size)]
     for m in members:
-        enrol_member(group.id, m.id, {}, "bench", NOW)
-    start_cycle(group.id, {"template": "wilfley-20", "first_date": FIRST}, "bench", NOW)
+        enrol_member(group, m, {}, "bench", NOW)
+    start_cycle(group, {"template": "wilfley-20", "first_date": FIRST}, "bench", NOW)
     db.session.commit()
     return group.id, [m.id for m in members]
 

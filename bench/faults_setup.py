@@ -15,6 +15,7 @@ from ipt_groups.app import create_app
 from ipt_groups.cycles.operations import start_cycle
 from ipt_groups.extensions import db
 from ipt_groups.groups.operations import create_group, enrol_member
+from ipt_groups.models import Group
 from ipt_groups.people.roster import create_facilitator, create_member
 from ipt_groups.vocabulary import DAYS, PROBLEM_AREAS
 
@@ -78,7 +79,7 @@ def _one_group(i: int, size: int, now: datetime) -> list[str]:
         now,
     )
     phones = [_enrol(group.id, i * size + k, zone, area, window, now) for k in range(size)]
-    start_cycle(group.id, {"template": "ipt-g-12", "first_date": _first_date(day, zone, now)}, ACTOR, now)
+    start_cycle(group, {"template": "ipt-g-12", "first_date": _first_date(day, zone, now)}, ACTOR, now)
     return phones
 
 
@@ -98,7 +99,7 @@ def _enrol(group_id: int, n: int, zone: str, area: str, window: list, now: datet
         ACTOR,
         now,
     )
-    enrol_member(group_id, member.id, {}, ACTOR, now)
+    enrol_member(db.session.get(Group, group_id), member, {}, ACTOR, now)
     return member.phone
 
 

@@ -197,7 +197,7 @@ def create_cycles(app, group_ids: list[int], specs: list[dict]) -> dict:
         with app.app_context():
             now = datetime.now(UTC)
             data = {"template": "ipt-g-12", "first_date": first_date(spec["day"], spec["zone"], now)}
-            start_cycle(gid, data, "bench", now)
+            start_cycle(db.session.get(Group, gid), data, "bench", now)
             db.session.commit()
         per_group.append(time.perf_counter() - t0)
     total = time.perf_counter() - started

@@ -47,7 +47,10 @@ def seed(app, members: int, group_size: int, now: datetime) -> Seeded:
         group_ids, member_ids = _insert_roster(groups, group_size, now)
         for i, gid in enumerate(group_ids):
             start_cycle(
-                gid, {"template": "ipt-g-12", "first_date": _first_date(DAYS[i % 7], now)}, "bench", now
+                db.session.get(Group, gid),
+                {"template": "ipt-g-12", "first_date": _first_date(DAYS[i % 7], now)},
+                "bench",
+                now,
             )
             db.session.commit()
         survey, rsvp = _split(member_ids, group_ids, group_size)

@@ -187,8 +187,8 @@ def started_group(db, make_facilitator, make_group):
     def make(members):
         group = make_group(make_facilitator(0).id, name="Tuesday group")
         for member in members:
-            enrol_member(group.id, member.id, {}, "test", NOW)
-        start_cycle(group.id, {"first_date": date(2026, 12, 1)}, "test", NOW)
+            enrol_member(group, member, {}, "test", NOW)
+        start_cycle(group, {"first_date": date(2026, 12, 1)}, "test", NOW)
         db.session.commit()
         return group
 

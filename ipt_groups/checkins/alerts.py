@@ -12,7 +12,7 @@ from ipt_groups.access_log import record_read
 from ipt_groups.audit import audited_update
 from ipt_groups.auth import Principal
 from ipt_groups.checkins.escalation import escalation_interval, notify_round
-from ipt_groups.errors import Conflict, NotFound
+from ipt_groups.errors import Conflict
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import cancel_pending
 from ipt_groups.models import Alert, Group, Member, Message
@@ -68,12 +68,11 @@ def list_alerts(filters: dict, facilitator_id: int | None) -> Select:
     return query
 
 
-def acknowledge(alert_id: int, note: str | None, actor: str, now: datetime) -> Alert:
+def acknowledge(alert: Alert, note: str | None, actor: str, now: datetime) -> Alert:
     """A person has seen the alert and acted; who and when are kept. The escalation stops, and its
     safety texts not yet sent are cancelled."""
-    alert = db.session.get(Alert, alert_id, with_for_update=True, populate_existing=True)
-    if alert is None:
-        raise NotFound(f"no alert {alert_id}")
+    # Locked and read again: an escalation round for this alert may be committing right now.
+    db.session.refresh(alert, with_for_update=True)
     if alert.acknowledged_at is not None:
         raise Conflict("already acknowledged", {"id": [f"acknowledged by {alert.acknowledged_by}"]})
     changes = {"acknowledged_at": now, "acknowledged_by": actor, "next_escalation_at": None}

@@ -64,8 +64,9 @@ def get_alert(alert_id):
 @bp.response(200, AlertSchema)
 def ack_alert(args, alert_id):
     """Acknowledge an alert: a person has seen it and acted (audited); its escalation stops."""
-    _may_see(Alert.get_or_404(alert_id))
-    alert = alerts.acknowledge(alert_id, (args or {}).get("note"), principal().actor, now())
+    alert = Alert.get_or_404(alert_id)
+    _may_see(alert)
+    alert = alerts.acknowledge(alert, (args or {}).get("note"), principal().actor, now())
     db.session.commit()
     return alert
 

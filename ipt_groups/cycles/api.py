@@ -34,7 +34,8 @@ cycles_bp.before_request(coordinators_change)
 @cycles_bp.response(201, CycleSchema)
 def start_cycle(data, group_id):
     """Start the group's cycle: every session, individual meeting and reminder is planned."""
-    cycle = operations.start_cycle(group_id, data, coordinator().actor, now())
+    who = coordinator()
+    cycle = operations.start_cycle(Group.get_or_404(group_id), data, who.actor, now())
     db.session.commit()
     return _cycle_view(cycle)
 
@@ -72,16 +73,15 @@ class SessionById(MethodView):
     def patch(self, change, session_id):
         """Move a session to a new local date/time, or cancel it (with `shift` the cycle keeps N)."""
         who = coordinator()
+        session = GroupSession.get_or_404(session_id)
         if change.get("status") == "cancelled":
             session = operations.cancel_session(
-                session_id, change["shift"], change.get("reason"), who.actor, now()
+                session, change["shift"], change.get("reason"), who.actor, now()
             )
         else:
-            current = GroupSession.get_or_404(session_id)
-            new_date = change.get("local_date", current.local_date)
-            session = operations.move_session(
-                session_id, new_date, change.get("local_start", current.local_start), who.actor, now()
-            )
+            new_date = change.get("local_date", session.local_date)
+            new_start = change.get("local_start", session.local_start)
+            session = operations.move_session(session, new_date, new_start, who.actor, now())
         db.session.commit()
         return session
 

@@ -67,11 +67,10 @@ def create_template(doc: dict, actor: str, now: datetime) -> CycleTemplateRow:
     return row
 
 
-def start_cycle(group_id: int, data: dict, actor: str, now: datetime) -> Cycle:
+def start_cycle(group: Group, data: dict, actor: str, now: datetime) -> Cycle:
     """Date every session and individual meeting of the group's cycle and plan its reminders."""
-    group = Group.get_or_404(group_id)
-    if db.session.scalar(select(Cycle.id).filter_by(group_id=group_id)):
-        raise Conflict("the group already has a cycle", {"group_id": [f"group {group_id} has a cycle"]})
+    if db.session.scalar(select(Cycle.id).filter_by(group_id=group.id)):
+        raise Conflict("the group already has a cycle", {"group_id": [f"group {group.id} has a cycle"]})
     template = resolve_template(data.get("template") or "ipt-g-12")
     plan = _plan(group, template, data["first_date"], set(data.get("skip_dates", ())), now)
     cycle = Cycle(
@@ -157,9 +156,10 @@ def _changeable(session: GroupSession, rows: list[GroupSession]):
     return live, held
 
 
-def move_session(session_id: int, new_date: date, new_start: str, actor: str, now: datetime) -> GroupSession:
+def move_session(
+    session: GroupSession, new_date: date, new_start: str, actor: str, now: datetime
+) -> GroupSession:
     """Move one session to a new local date and time; its reminders follow and members are told."""
-    session = GroupSession.get_or_404(session_id)
     group = db.session.get(Group, session.group_id)
     rows = _group_sessions(group.id)
     live, held = _changeable(session, rows)
@@ -183,10 +183,9 @@ def move_session(session_id: int, new_date: date, new_start: str, actor: str, no
 
 
 def cancel_session(
-    session_id: int, shift: bool, reason: str | None, actor: str, now: datetime
+    session: GroupSession, shift: bool, reason: str | None, actor: str, now: datetime
 ) -> GroupSession:
     """Cancel a session; with shift the rest of the cycle moves a week later and keeps N sessions."""
-    session = GroupSession.get_or_404(session_id)
     group = db.session.get(Group, session.group_id)
     rows = _group_sessions(group.id)
     live, held = _changeable(session, rows)

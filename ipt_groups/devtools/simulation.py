@@ -143,13 +143,13 @@ def form_and_schedule(sim: Simulation) -> dict:
         "time_limit_s": 10,
     }
     proposal = formation.propose(policy, {}, ACTOR, sim.start)
-    formation.commit(proposal.id, ACTOR, sim.start)
+    formation.commit(proposal, ACTOR, sim.start)
     placed = db.session.scalar(select(Member.phone).where(Member.status == "enrolled").order_by(Member.id))
     if placed:
         sim.personas[placed].item9 = True  # one member in a group answers PHQ-9 item 9 with a 2
     for group in db.session.scalars(select(Group)):
         cycle_operations.start_cycle(
-            group.id, {"template": "ipt-g-12", "first_date": _first(sim, group)}, ACTOR, sim.start
+            group, {"template": "ipt-g-12", "first_date": _first(sim, group)}, ACTOR, sim.start
         )
     db.session.commit()
     return proposal.result["stats"]
@@ -252,7 +252,7 @@ def _status(sim: Simulation, persona: Persona, session: GroupSession) -> str:
 def _acknowledge(now: datetime) -> None:
     stale = select(Alert).where(Alert.acknowledged_at.is_(None), Alert.created_at <= now - timedelta(hours=2))
     for alert in db.session.scalars(stale).all():
-        acknowledge(alert.id, "followed up (simulation)", "coordinator:simulation", now)
+        acknowledge(alert, "followed up (simulation)", "coordinator:simulation", now)
 
 
 # --- running and reporting -------------------------------------------------------------------------

@@ -39,7 +39,8 @@ class ProposalById(MethodView):
     @bp.response(200, ProposalSchema)
     def patch(self, change, proposal_id):
         """Edit the proposal; every changed group is checked against the grouping rules."""
-        proposal = proposals.edit(proposal_id, change, coordinator().actor)
+        who = coordinator()
+        proposal = proposals.edit(GroupProposal.get_or_404(proposal_id), change, who.actor)
         db.session.commit()
         return proposal
 
@@ -48,6 +49,7 @@ class ProposalById(MethodView):
 @bp.response(200, ProposalSchema)
 def commit(proposal_id):
     """Create the groups and enrolments in one transaction; 409 if members or facilitators changed."""
-    proposal = proposals.commit(proposal_id, coordinator().actor, now())
+    who = coordinator()
+    proposal = proposals.commit(GroupProposal.get_or_404(proposal_id), who.actor, now())
     db.session.commit()
     return proposal

@@ -114,9 +114,9 @@ def propose(policy: dict, member_filter: dict, actor: str, now: datetime) -> Gro
     return proposal
 
 
-def edit(proposal_id: int, change: dict, actor: str) -> GroupProposal:
+def edit(proposal: GroupProposal, change: dict, actor: str) -> GroupProposal:
     """Move a member, drop a group or change a facilitator; every changed group must stay valid."""
-    proposal = _draft(proposal_id)
+    _check_draft(proposal)
     inp = parse_or_refuse(proposal.document)
     result = copy.deepcopy(proposal.result)
     touched = _EDITS[change["op"]](result, change, inp)
@@ -138,11 +138,9 @@ def edit(proposal_id: int, change: dict, actor: str) -> GroupProposal:
     return proposal
 
 
-def _draft(proposal_id: int) -> GroupProposal:
-    proposal = GroupProposal.get_or_404(proposal_id)
+def _check_draft(proposal: GroupProposal) -> None:
     if proposal.status != "draft":
         raise Conflict("proposal closed", {"status": [f"the proposal is {proposal.status}"]})
-    return proposal
 
 
 def _others(result: dict, i: int) -> list[dict]:
@@ -215,9 +213,9 @@ def _recount(result: dict) -> None:
     }
 
 
-def commit(proposal_id: int, actor: str, now: datetime) -> GroupProposal:
+def commit(proposal: GroupProposal, actor: str, now: datetime) -> GroupProposal:
     """Create every proposed group and enrolment in one transaction; 409 if the proposal is stale."""
-    proposal = _draft(proposal_id)
+    _check_draft(proposal)
     _refuse_if_stale(proposal)
     policy = proposal.document.get("policy") or {}
     created = [_create(g, i, policy, actor, now) for i, g in enumerate(proposal.result["groups"], start=1)]
@@ -265,5 +263,5 @@ def _create(g: dict, number: int, policy: dict, actor: str, now: datetime) -> Gr
     }
     group = create_group(data, actor, now)
     for member_id in g["member_ids"]:
-        enrol_member(group.id, member_id, {}, actor, now)
+        enrol_member(group, Member.get_or_404(member_id), {}, actor, now)
     return group

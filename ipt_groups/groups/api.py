@@ -16,7 +16,7 @@ from ipt_groups.groups.schemas import (
     GroupQueryArgs,
     GroupSchema,
 )
-from ipt_groups.models import Group
+from ipt_groups.models import Group, Member
 
 bp = Blueprint("groups", __name__, url_prefix="/api/v1/groups", description="Groups and their members")
 bp.before_request(coordinators_change)
@@ -55,7 +55,8 @@ class GroupById(MethodView):
     @bp.response(200, GroupSchema)
     def patch(self, changes, group_id):
         """Change a group's name, slot, size or facilitator."""
-        group = operations.update_group(group_id, changes, coordinator().actor, now())
+        who = coordinator()
+        group = operations.update_group(Group.get_or_404(group_id), changes, who.actor, now())
         db.session.commit()
         return group
 
@@ -66,7 +67,9 @@ class GroupMember(MethodView):
     @bp.response(201, EnrolmentSchema)
     def post(self, options, group_id, member_id):
         """Add a waitlisted member to the group."""
-        enrolment = operations.enrol_member(group_id, member_id, options or {}, coordinator().actor, now())
+        who = coordinator()
+        group, member = Group.get_or_404(group_id), Member.get_or_404(member_id)
+        enrolment = operations.enrol_member(group, member, options or {}, who.actor, now())
         db.session.commit()
         return enrolment
 

@@ -42,9 +42,8 @@ def create_group(data: dict, actor: str, now: datetime) -> Group:
     return group
 
 
-def update_group(group_id: int, changes: dict, actor: str, now: datetime) -> Group:
+def update_group(group: Group, changes: dict, actor: str, now: datetime) -> Group:
     """Change a group's name, slot, size or facilitator; the result must still be valid."""
-    group = Group.get_or_404(group_id)
     facilitator = _facilitator(changes.get("facilitator_id", group.facilitator_id))
     before = snapshot(group)
     for key, value in changes.items():
@@ -137,10 +136,8 @@ def first_clash(a: Group, b: Group, now: datetime) -> datetime | None:
     return None
 
 
-def enrol_member(group_id: int, member_id: int, options: dict, actor: str, now: datetime) -> Enrolment:
+def enrol_member(group: Group, member: Member, options: dict, actor: str, now: datetime) -> Enrolment:
     """Add a waitlisted member to a group that has room and suits them."""
-    group = Group.get_or_404(group_id)
-    member = Member.get_or_404(member_id)
     _check_can_join(group, member)
     _check_cohort_open(group, options, now)
     enrolment = Enrolment(

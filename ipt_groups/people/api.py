@@ -68,14 +68,16 @@ class MemberById(MethodView):
     @members_bp.response(200, MemberSchema)
     def patch(self, changes, member_id):
         """Change a member (any subset of fields)."""
-        member = roster.update_member(member_id, changes, coordinator().actor, now())
+        who = coordinator()
+        member = roster.update_member(Member.get_or_404(member_id), changes, who.actor, now())
         db.session.commit()
         return member
 
     @members_bp.response(204)
     def delete(self, member_id):
         """Remove a member who has never been in a group."""
-        roster.delete_member(member_id, coordinator().actor)
+        who = coordinator()
+        roster.delete_member(Member.get_or_404(member_id), who.actor)
         db.session.commit()
 
 
@@ -157,14 +159,16 @@ class FacilitatorById(MethodView):
     @facilitators_bp.response(200, FacilitatorSchema)
     def patch(self, changes, facilitator_id):
         """Change a facilitator (any subset of fields)."""
-        facilitator = roster.update_facilitator(facilitator_id, changes, coordinator().actor)
+        who = coordinator()
+        facilitator = roster.update_facilitator(Facilitator.get_or_404(facilitator_id), changes, who.actor)
         db.session.commit()
         return facilitator
 
     @facilitators_bp.response(204)
     def delete(self, facilitator_id):
         """Remove a facilitator who leads no group."""
-        roster.delete_facilitator(facilitator_id, coordinator().actor)
+        who = coordinator()
+        roster.delete_facilitator(Facilitator.get_or_404(facilitator_id), who.actor)
         db.session.commit()
 
 

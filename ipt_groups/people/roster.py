@@ -46,9 +46,8 @@ def list_members(filters: dict) -> Select:
     return query
 
 
-def update_member(member_id: int, changes: dict, actor: str, now: datetime) -> Member:
+def update_member(member: Member, changes: dict, actor: str, now: datetime) -> Member:
     """Change a member; consent changes are stamped, and leaving the programme ends the enrolment."""
-    member = Member.get_or_404(member_id)
     if "phone" in changes:
         ensure_unique(Member, "phone", changes["phone"], member.id)
     if "sms_consent" in changes and changes["sms_consent"] != member.sms_consent:
@@ -69,10 +68,9 @@ def _apply_status(member: Member, status: str | None, now: datetime) -> None:
     leave_cycle(enrolment.group_id, member.id, f"the member is {status}")
 
 
-def delete_member(member_id: int, actor: str) -> None:
+def delete_member(member: Member, actor: str) -> None:
     """Remove a member who has never been in a group; others are kept and marked withdrawn."""
-    member = Member.get_or_404(member_id)
-    if db.session.scalar(select(func.count()).where(Enrolment.member_id == member_id)):
+    if db.session.scalar(select(func.count()).where(Enrolment.member_id == member.id)):
         raise Conflict(
             "member has group history",
             {"id": ["this member has been in a group; set status to withdrawn instead"]},
@@ -93,9 +91,8 @@ def create_facilitator(data: dict, actor: str, now: datetime) -> Facilitator:
     return facilitator
 
 
-def update_facilitator(facilitator_id: int, changes: dict, actor: str) -> Facilitator:
+def update_facilitator(facilitator: Facilitator, changes: dict, actor: str) -> Facilitator:
     """Change a facilitator."""
-    facilitator = Facilitator.get_or_404(facilitator_id)
     for field in ("phone", "email"):
         if field in changes:
             ensure_unique(Facilitator, field, changes[field], facilitator.id)
@@ -127,12 +124,11 @@ def _check_still_leads(facilitator: Facilitator, changes: dict) -> None:
         raise InvalidInput("the change does not fit the groups they lead", errors)
 
 
-def delete_facilitator(facilitator_id: int, actor: str) -> None:
+def delete_facilitator(facilitator: Facilitator, actor: str) -> None:
     """Remove a facilitator who leads no group."""
-    facilitator = Facilitator.get_or_404(facilitator_id)
-    if db.session.scalar(select(func.count()).where(Group.facilitator_id == facilitator_id)):
+    if db.session.scalar(select(func.count()).where(Group.facilitator_id == facilitator.id)):
         raise Conflict("facilitator leads groups", {"id": ["reassign their groups before removing them"]})
-    delete_tokens(ApiToken.facilitator_id == facilitator_id, actor)
+    delete_tokens(ApiToken.facilitator_id == facilitator.id, actor)
     record_change(actor, "facilitator.delete", facilitator, snapshot(facilitator), None)
     db.session.delete(facilitator)
     db.session.flush()

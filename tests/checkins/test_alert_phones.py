@@ -23,7 +23,7 @@ def two_groups(db, make_facilitator, make_member, make_group):
     member = make_member(0)
     group = make_group(lead_a.id)
     make_group(lead_b.id, name="Other group")
-    enrol_member(group.id, member.id, {}, "test", NOW)
+    enrol_member(group, member, {}, "test", NOW)
     alert = raise_safety_alert(member, "crisis_words", {"phrase": "kms"}, NOW)
     stranger = raise_safety_alert(None, "crisis_words", {"phrase": "kms"}, NOW, from_phone=STRANGER)
     db.session.commit()

@@ -97,7 +97,7 @@ def test_the_timeline_until_the_ack_and_nothing_after(app, client, auth, member,
 
 def test_the_ack_cancels_texts_not_yet_sent(member, coordinators):
     alert = _raise(member)
-    acknowledge(alert.id, None, "coordinator:test", T0 + timedelta(seconds=5))
+    acknowledge(alert, None, "coordinator:test", T0 + timedelta(seconds=5))
     _db.session.commit()
     sender = RecordingSender()
     _tick(sender, T0 + timedelta(seconds=10))

@@ -73,7 +73,7 @@ def test_an_opted_out_members_crisis_alerts_and_gets_the_crisis_line(client, mem
 def test_a_spanish_crisis_from_a_spanish_speaker(client, db, make_member, make_facilitator, make_group):
     rosa = make_member(1, language="es")
     group = make_group(make_facilitator(0).id, language="es")
-    enrol_member(group.id, rosa.id, {}, "test", NOW)
+    enrol_member(group, rosa, {}, "test", NOW)
     db.session.commit()
     assert message_of(sms(client, "ya no quiero vivir, me quiero matar", sender=rosa.phone)) == ES_LINE
     alert = only_alert()

@@ -44,8 +44,8 @@ def member(db, make_member, make_facilitator):
     data = {"name": "Tuesday", "problem_area": "grief", "language": "en", "day": "tue", "start_time": "18:00"}
     group = create_group(data | {"facilitator_id": facilitator.id}, "test", NOW)
     m = make_member(0)
-    enrol_member(group.id, m.id, {}, "test", NOW)
-    start_cycle(group.id, {"first_date": date(2026, 12, 1)}, "test", NOW)
+    enrol_member(group, m, {}, "test", NOW)
+    start_cycle(group, {"first_date": date(2026, 12, 1)}, "test", NOW)
     db.session.scalars(select(Message).filter_by(member_id=m.id)).first().provider_id = "SMknown"
     db.session.commit()
     return m

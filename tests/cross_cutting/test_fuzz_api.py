@@ -38,9 +38,9 @@ def seeded(db, make_facilitator, make_member):
         db.session.flush()
         for j in range(3):
             member = make_member(10 * i + j)
-            enrol_member(group.id, member.id, {}, "test", NOW)
+            enrol_member(group, member, {}, "test", NOW)
             ids["member_id"].append(member.id)
-        start_cycle(group.id, {"first_date": date(2026, 12, 1)}, "test", NOW)
+        start_cycle(group, {"first_date": date(2026, 12, 1)}, "test", NOW)
         alert = Alert(kind="outreach", member_id=member.id, group_id=group.id, created_at=NOW)
         db.session.add(alert)
         db.session.flush()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from ipt_groups.cycles.operations import start_cycle
 from ipt_groups.extensions import db as _db
 from ipt_groups.groups.operations import create_group, enrol_member, remove_member
-from ipt_groups.models import Alert, Checkin, GroupSession, IndividualMeeting, Message
+from ipt_groups.models import Alert, Checkin, Group, GroupSession, IndividualMeeting, Member, Message
 from tests.conftest import NOW
 from tests.cross_cutting.test_auth import ROUTES, Ids
 
@@ -34,8 +34,8 @@ def _programme(db, facilitator, members, name: str) -> dict:
     group = create_group(data | {"facilitator_id": facilitator.id}, "test", NOW)
     db.session.flush()
     for m in members:
-        enrol_member(group.id, m.id, {}, "test", NOW)
-    start_cycle(group.id, {"first_date": date(2026, 12, 1)}, "test", NOW)
+        enrol_member(group, m, {}, "test", NOW)
+    start_cycle(group, {"first_date": date(2026, 12, 1)}, "test", NOW)
     session_id = db.session.scalar(select(GroupSession.id).filter_by(group_id=group.id, number=1))
     meeting_id = db.session.scalar(select(IndividualMeeting.id).filter_by(group_id=group.id).limit(1))
     alert = Alert(kind="safety", member_id=members[0].id, group_id=group.id, created_at=NOW)
@@ -152,7 +152,8 @@ def test_a_member_who_moved_groups_shows_the_new_leader_nothing_from_the_old_gro
     """Alice leaves group A and joins group B: B's leader sees her from now on, not A's check-ins."""
     a, b = two_groups
     remove_member(a["group_id"], a["member_id"], "test", NOW)
-    enrol_member(b["group_id"], a["member_id"], {"override_late_join": True}, "test", NOW)
+    group_b, alice = _db.session.get(Group, b["group_id"]), _db.session.get(Member, a["member_id"])
+    enrol_member(group_b, alice, {"override_late_join": True}, "test", NOW)
     _db.session.commit()
     leader_b = facilitator_auth(b["facilitator_id"])
     checkins = client.get("/api/v1/checkins", query_string={"member_id": a["member_id"]}, headers=leader_b)

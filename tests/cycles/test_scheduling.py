@@ -31,7 +31,7 @@ def group(db, make_facilitator, make_member):
         )
         for i in range(members):
             member = make_member(i, timezone="Asia/Tokyo" if i == 2 else tz)
-            enrol_member(g.id, member.id, {}, "test", NOW)
+            enrol_member(g, member, {}, "test", NOW)
         db.session.commit()
         return g
 

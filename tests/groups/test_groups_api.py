@@ -16,7 +16,7 @@ def enrol(db):
     """Enrol a member through the domain function."""
 
     def add(group: Group, member: Member) -> Enrolment:
-        enrolment = enrol_member(group.id, member.id, {}, "test", NOW)
+        enrolment = enrol_member(group, member, {}, "test", NOW)
         db.session.commit()
         return enrolment
 
