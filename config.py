@@ -46,12 +46,12 @@ class Config:
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)  # set to 1 behind one reverse proxy
     CHECKIN_TTL_HOURS = _env_int("CHECKIN_TTL_HOURS", 48)
-    # Added to the built-in lists (crisis.py), never replacing them; "es:no aguanto más" is Spanish.
+    # Added to the built-in lists (checkins/crisis.py), never replacing them; "es:no aguanto más" is Spanish.
     CRISIS_PHRASES = _env_list("CRISIS_PHRASES", "")
     PROGRAMME_NAME = os.environ.get("PROGRAMME_NAME", "Wellbeing Groups")
     PROGRAMME_TIMEZONE = os.environ.get("PROGRAMME_TIMEZONE", "UTC")
-    # Empty: the built-in text in the reader's language (crisis.py, the US 988 line). Set, it is the
-    # text for every language without its own CRISIS_LINE_TEXT_<LANG> (the right number first).
+    # Empty: the built-in text in the reader's language (checkins/crisis.py, the US 988 line). Set, it is
+    # the text for every language without its own CRISIS_LINE_TEXT_<LANG> (the right number first).
     CRISIS_LINE_TEXT = os.environ.get("CRISIS_LINE_TEXT", "")
     CRISIS_LINE_TEXTS = _env_by_language("CRISIS_LINE_TEXT_")
     HELP_TEXT = os.environ.get(
@@ -74,7 +74,7 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     # A store that is down: the admin API counts in each worker's memory until it is back (a warning is
-    # logged), and any other limiter error lets the request through; webhooks fail open (ratelimits.py).
+    # logged), and any other limiter error lets the request through; webhooks fail open (api/ratelimits.py).
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_SWALLOW_ERRORS = True
     # A Redis that does not answer costs each request at most this long, not the OS's TCP timeout.

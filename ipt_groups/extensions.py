@@ -35,7 +35,7 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 api = Api()
-limiter = Limiter(key_func=lambda: "unset")  # key functions are set per blueprint (ratelimits.py)
+limiter = Limiter(key_func=lambda: "unset")  # key functions are set per blueprint (api/ratelimits.py)
 
 
 @event.listens_for(Engine, "connect")

@@ -1,5 +1,5 @@
 """Attendance in the database: recorded by the facilitator or a coordinator, audited, turned into
-sheets, reports and outreach alerts by the pure rules in attendance.py."""
+sheets, reports and outreach alerts by the pure rules in rules.py."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 The caller reads every inbound SMS in this order:
 1. `crisis.detect_crisis` on the raw text, for every sender - words of crisis count in any text;
 2. `classify` - keywords (STOP, START, HELP, RSVP) win over any open survey conversation;
-3. for kind "other" with an open conversation, `surveys.answer`.
+3. for kind "other" with an open conversation, `instruments.answer`.
 """
 
 from __future__ import annotations

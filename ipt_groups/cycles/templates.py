@@ -2,7 +2,7 @@
 
 A template says how many weekly group sessions a cycle has, which sessions form the initial, middle and
 termination phases, which individual meetings surround them, and where the PHQ-9 is taken.
-Nothing here knows about dates; see cycles.py for the calendar.
+Nothing here knows about dates; see calendar.py for the calendar.
 """
 
 from __future__ import annotations
