@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from ipt_groups.api.access import authenticate_request, coordinator, may_see_group, principal
 from ipt_groups.api.clock import now
 from ipt_groups.attendance import calendar_feed, records
-from ipt_groups.attendance.rules import programme_report
+from ipt_groups.attendance.reports import programme_report
 from ipt_groups.attendance.schemas import (
     AttendanceArgs,
     AttendanceRecordSchema,

@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import and_, distinct, func, or_, select
 
-from ipt_groups.attendance import rules
+from ipt_groups.attendance import reports, rules
 from ipt_groups.audit import record_change, snapshot
 from ipt_groups.checkins.alerts import raise_once
 from ipt_groups.errors import Conflict, InvalidInput
@@ -160,19 +160,19 @@ def session_info(s: GroupSession) -> rules.SessionInfo:
     return rules.SessionInfo(s.id, s.number, s.phase, s.starts_at, s.status, s.ends_at, s.local_date)
 
 
-def build_sheet(group: Group, now: datetime) -> rules.Sheet:
+def build_sheet(group: Group, now: datetime) -> reports.Sheet:
     """The group's attendance sheet at `now`."""
     sessions, members, marks = _group_facts(group.id)
-    info = rules.GroupInfo(group.id, group.name, group.timezone, group.facilitator.name)
-    return rules.sheet(
+    info = reports.GroupInfo(group.id, group.name, group.timezone, group.facilitator.name)
+    return reports.sheet(
         info, sessions, members, marks, _scores(group.id), _open_alerts(group.id), completion_rule(), now
     )
 
 
-def _scores(group_id: int) -> list[rules.CheckinScore]:
+def _scores(group_id: int) -> list[reports.CheckinScore]:
     query = select(Checkin).where(Checkin.group_id == group_id, Checkin.complete.is_(True))
     return [
-        rules.CheckinScore(c.member_id, c.completed_at or c.started_at, c.instrument, c.score)
+        reports.CheckinScore(c.member_id, c.completed_at or c.started_at, c.instrument, c.score)
         for c in db.session.scalars(query)
     ]
 
@@ -186,7 +186,7 @@ def _open_alerts(group_id: int) -> dict[int, int]:
     return dict(db.session.execute(query).all())
 
 
-def report_rows(filters: dict) -> list[rules.ReportRow]:
+def report_rows(filters: dict) -> list[reports.ReportRow]:
     """Per group and phase: held sessions, attended marks, enrolled members; three GROUP BY queries,
     however many groups and members there are."""
     held = _held(filters)
@@ -194,7 +194,7 @@ def report_rows(filters: dict) -> list[rules.ReportRow]:
     enrolled = _enrolled(filters)
     names = dict(db.session.execute(select(Group.id, Group.name).join(GroupSession).distinct()).all())
     return [
-        rules.ReportRow(g, names[g], phase, n, attended.get((g, phase), 0), enrolled.get((g, phase), 0))
+        reports.ReportRow(g, names[g], phase, n, attended.get((g, phase), 0), enrolled.get((g, phase), 0))
         for (g, phase), n in sorted(held.items())
     ]
 

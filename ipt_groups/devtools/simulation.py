@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select
 
 from ipt_groups.attendance import records as attendance_records
-from ipt_groups.attendance.rules import programme_report
+from ipt_groups.attendance.reports import programme_report
 from ipt_groups.checkins import sending as checkin_sending
 from ipt_groups.checkins.alerts import acknowledge
 from ipt_groups.checkins.inbox import next_session, receive_sms

@@ -11,25 +11,21 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from ipt_groups.attendance.reports import GroupInfo, ReportRow, next_session, programme_report, sheet
 from ipt_groups.attendance.rules import (
     COMPLETION_STATUSES,
     DEFAULT_RULE,
     CompletionRule,
-    GroupInfo,
     Mark,
     MemberInfo,
     PhaseTally,
-    ReportRow,
     SessionInfo,
     absence_run,
     completion_status,
     consecutive_absences,
     cycle_tally,
-    next_session,
     outreach_needed,
     phase_summary,
-    programme_report,
-    sheet,
 )
 from ipt_groups.cycles.templates import TEMPLATES, phase_of
 

@@ -11,15 +11,8 @@ import pytest
 from icalendar import Calendar
 from pypdf import PdfReader
 
-from ipt_groups.attendance.rules import (
-    DEFAULT_RULE,
-    GroupInfo,
-    Mark,
-    MemberInfo,
-    SessionInfo,
-    programme_report,
-    sheet,
-)
+from ipt_groups.attendance.reports import GroupInfo, programme_report, sheet
+from ipt_groups.attendance.rules import DEFAULT_RULE, Mark, MemberInfo, SessionInfo
 from ipt_groups.attendance.sheets import (
     CalendarEvent,
     calendar_ics,

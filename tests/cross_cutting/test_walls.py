@@ -25,6 +25,7 @@ PURE_CORES = (
     "checkins.replies",
     "checkins.crisis",
     "attendance.rules",
+    "attendance.reports",
     "messaging.timing",
     "messaging.texts",
     "vocabulary",

@@ -23,7 +23,8 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from ipt_groups.attendance.rules import PHASE_NAMES, MemberRow, Sheet
+from ipt_groups.attendance.reports import MemberRow, Sheet
+from ipt_groups.attendance.rules import PHASE_NAMES
 from ipt_groups.attendance.sheets.text import (
     COMPLETION_LABELS,
     PHASE_LABELS,

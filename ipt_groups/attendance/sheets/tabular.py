@@ -14,14 +14,8 @@ import csv
 import io
 from collections.abc import Iterable
 
-from ipt_groups.attendance.rules import (
-    PHASE_NAMES,
-    CheckinScore,
-    MemberRow,
-    PhaseTally,
-    SessionInfo,
-    Sheet,
-)
+from ipt_groups.attendance.reports import CheckinScore, MemberRow, Sheet
+from ipt_groups.attendance.rules import PHASE_NAMES, PhaseTally, SessionInfo
 from ipt_groups.attendance.sheets.text import COMPLETION_LABELS, PHASE_LABELS, percent
 
 BOM = "\ufeff"
