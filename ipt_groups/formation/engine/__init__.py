@@ -9,9 +9,10 @@ from ipt_groups.formation.engine.model import (
     Policy,
 )
 from ipt_groups.formation.engine.parsing import parse_input
-from ipt_groups.formation.engine.proposal import greedy_groups, propose_groups
+from ipt_groups.formation.engine.proposal import Budget, greedy_groups, propose_groups
 
 __all__ = [
+    "Budget",
     "Facilitator",
     "GroupingInputError",
     "Member",

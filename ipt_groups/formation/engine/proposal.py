@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 
 from ipt_groups.formation.engine.augment import prefer_waiting
 from ipt_groups.formation.engine.heuristics import construct_best, greedy
@@ -23,14 +25,32 @@ _MOVES = 1000  # relocation moves per second of the time limit: repeatable, unle
 _WORK_SHARE = 0.5  # of the time limit, as CP-SAT deterministic seconds (about wall seconds, repeatable)
 
 
-def propose_groups(inp: PlanningInput) -> dict:
+@dataclass(frozen=True)
+class Budget:
+    """How much the engine searches: `scale` seconds' worth of constructions, relocation moves and CP-SAT
+    deterministic time (repeatable), within a wall-clock limit of `seconds` (None: no limit, so the same
+    input always gives the same proposal, however busy the machine)."""
+
+    scale: float
+    seconds: float | None = None
+
+    @classmethod
+    def of(cls, policy) -> Budget:
+        """The policy's time_limit_s as both: what the API, the CLI and the benchmark use."""
+        return cls(policy.time_limit_s, policy.time_limit_s)
+
+    def deadline(self, started: float, share: float) -> float:
+        return math.inf if self.seconds is None else started + self.seconds * share
+
+
+def propose_groups(inp: PlanningInput, budget: Budget | None = None) -> dict:
     """Form groups that place the most members (then the longest-waiting, then balanced sizes)."""
-    return _propose(inp, use_solver=True)
+    return _propose(inp, use_solver=True, budget=budget or Budget.of(inp.policy))
 
 
 def greedy_groups(inp: PlanningInput) -> dict:
     """The naive baseline: open a group at the fullest slot first, filling it longest-waiting first."""
-    return _propose(inp, use_solver=False)
+    return _propose(inp, use_solver=False, budget=Budget.of(inp.policy))
 
 
 def match_phases(inp: PlanningInput) -> list[tuple[str, ...]]:
@@ -41,9 +61,9 @@ def match_phases(inp: PlanningInput) -> list[tuple[str, ...]]:
     return [match]
 
 
-def _propose(inp: PlanningInput, use_solver: bool) -> dict:
+def _propose(inp: PlanningInput, use_solver: bool, budget: Budget) -> dict:
     started = time.perf_counter()
-    deadline = started + inp.policy.time_limit_s * (1 - _POST_PROCESS_SHARE)
+    deadline = budget.deadline(started, 1 - _POST_PROCESS_SHARE)
     ctx, state = Context(inp), None
     state = ctx.fresh_state()
     groups: list[Group] = []
@@ -53,7 +73,7 @@ def _propose(inp: PlanningInput, use_solver: bool) -> dict:
         placed = {m for g in groups for m in g.members}
         left = [m.index for m in inp.members if ctx.member_fit[m.index] and m.index not in placed]
         pairs = build_pairs(ctx, left, bucket_key(match), state)
-        found, status, bound, moved = _form(ctx, pairs, state, deadline, use_solver)
+        found, status, bound, moved = _form(ctx, pairs, state, (budget, deadline), use_solver)
         for g in found:
             state.take(g.facilitator, ctx.span(g.pair.slot))
         groups += found
@@ -69,26 +89,26 @@ def _propose(inp: PlanningInput, use_solver: bool) -> dict:
     return _document(ctx, groups, phases[-1], started, extra, viable)
 
 
-def _form(ctx: Context, pairs: list[Pair], state, deadline: float, use_solver: bool):
+def _form(ctx: Context, pairs: list[Pair], state, limits: tuple[Budget, float], use_solver: bool):
     """Greedy baseline, or: a constructive start, the relocation search, CP-SAT neighbourhoods with the
-    time left, and the waiting pass. Returns (groups, CP-SAT statuses, reachable, relocation moves)."""
+    budget left, and the waiting pass. Returns (groups, CP-SAT statuses, reachable, relocation moves)."""
     reachable = len({m for p in pairs for m in p.members})
     if not use_solver:
         return greedy(ctx, pairs, state.copy()), "greedy", reachable, 0
-    started = time.perf_counter()
-    tries = max(1, min(_MAX_TRIES, int(_TRY_MEMBERS * ctx.policy.time_limit_s) // max(reachable, 1)))
-    until = started + ctx.policy.time_limit_s * _TRY_SHARE
+    (budget, deadline), scale = limits, limits[0].scale
+    tries = max(1, min(_MAX_TRIES, int(_TRY_MEMBERS * scale) // max(reachable, 1)))
+    until = budget.deadline(time.perf_counter(), _TRY_SHARE)
     found = max(
         greedy(ctx, pairs, state.copy()),
         construct_best(ctx, pairs, state, tries, until),
         key=lambda g: score(ctx, g),
     )
-    limit, moves = ctx.policy.time_limit_s, 0
+    moves = 0
     if score(ctx, found)[0] < reachable:
-        found, moves = relocate(ctx, pairs, state, found, int(_MOVES * limit), deadline)
+        found, moves = relocate(ctx, pairs, state, found, int(_MOVES * scale), deadline)
     if score(ctx, found)[0] == reachable:
         return found, "all_reachable_placed", reachable, moves
-    found, statuses = improve(ctx, pairs, state, found, limit * _WORK_SHARE, deadline)
+    found, statuses = improve(ctx, pairs, state, found, scale * _WORK_SHARE, deadline)
     prefer_waiting(ctx, pairs, found)
     return found, dict(sorted(statuses.items())), reachable, moves
 
