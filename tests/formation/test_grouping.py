@@ -225,7 +225,8 @@ def test_facilitator_must_lead_every_area_of_a_mixed_group():
 @pytest.mark.parametrize(("genders", "placed"), [(["female"] * 4, 4), (["female"] * 3 + [None], 0)])
 def test_missing_gender_is_its_own_value_when_matched(genders, placed):
     members = [member(i, gender=g) for i, g in enumerate(genders)]
-    result = propose(members, [facilitator()], min_size=4, match_on=["problem_area", "gender"])
+    match_on = ["problem_area", "language", "age_band", "gender"]
+    result = propose(members, [facilitator()], min_size=4, match_on=match_on)
     assert len(placed_ids(result)) == placed
 
 

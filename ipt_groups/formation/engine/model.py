@@ -6,9 +6,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from ipt_groups.people.availability import Window
+from ipt_groups.vocabulary import DAYS
 
 MATCHABLE = ("problem_area", "language", "age_band", "gender")
 DEFAULT_MATCH_ON = ("problem_area", "language", "age_band")
+# a group meets in one language and never mixes adolescents and adults: commit refuses any other group
+ALWAYS_MATCHED = ("language", "age_band")
 
 
 class GroupingInputError(ValueError):
@@ -52,8 +55,28 @@ class Member:
 
 
 @dataclass(frozen=True)
+class ExistingGroup:
+    """A group a facilitator already leads, at a weekly wall-clock slot in its own timezone.
+
+    `dates` are the local dates it meets on; None means every week (how commit sees a group that is
+    forming, scheduled or running, whatever dates its cycle has)."""
+
+    id: str | int | None
+    day: int
+    start: int  # minutes after local midnight
+    timezone: str
+    session_minutes: int
+    dates: tuple[date, ...] | None = None
+
+    @property
+    def label(self) -> str:
+        name = "" if self.id is None else f"{self.id!r} "
+        return f"{name}({DAYS[self.day]} {self.start // 60:02d}:{self.start % 60:02d} {self.timezone})"
+
+
+@dataclass(frozen=True)
 class Facilitator:
-    """A facilitator; an empty `problem_areas` means any problem area."""
+    """A facilitator; an empty `problem_areas` means any problem area (and mixed-area groups)."""
 
     id: str | int
     index: int
@@ -62,11 +85,17 @@ class Facilitator:
     problem_areas: frozenset[str]
     max_groups: int
     windows: tuple[Window, ...]
+    existing: tuple[ExistingGroup, ...] = ()
+
+    @property
+    def capacity(self) -> int:
+        """New groups this facilitator may still lead: every group they lead counts toward max_groups."""
+        return max(0, self.max_groups - len(self.existing))
 
     def accepts(self, combo: tuple[str | None, str | None]) -> bool:
         """Whether this facilitator can lead a member with this (problem_area, language)."""
         area, language = combo
-        area_ok = area is None or not self.problem_areas or area in self.problem_areas
+        area_ok = not self.problem_areas or area in self.problem_areas
         return area_ok and (language is None or language in self.languages)
 
 

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from ipt_groups.formation.engine.existing import Calendar
 from ipt_groups.formation.engine.model import Member, PlanningInput
 from ipt_groups.formation.engine.slots import Slot, SlotTable, spans_overlap
 
@@ -61,7 +62,8 @@ class FacilitatorState:
 
 
 class Context:
-    """What is derived once per input: the slot grid, each person's fitting slots and wait ranks."""
+    """What is derived once per input: the slot grid, each person's fitting slots and wait ranks, and
+    where each facilitator can lead: free, in their own zone, clear of the groups they lead already."""
 
     def __init__(self, inp: PlanningInput):
         self.inp, self.policy = inp, inp.policy
@@ -73,16 +75,21 @@ class Context:
             self.rank[m.index] = r
         self.member_fit = [self.table.fitting(m.timezone, m.windows) for m in inp.members]
         self.fac_at_slot: dict[int, list[int]] = defaultdict(list)
+        calendar = Calendar(inp.policy)
         for f in inp.facilitators:
-            for s in self.table.fitting(f.timezone, f.windows) if f.max_groups > 0 else ():
-                if self.table.slots[s].timezone == f.timezone:  # a group meets in its facilitator's zone
-                    self.fac_at_slot[s].append(f.index)
+            fitting = self.table.fitting(f.timezone, f.windows) if f.capacity > 0 else ()
+            # a group meets in its facilitator's zone
+            own = [self.table.slots[s] for s in fitting if self.table.slots[s].timezone == f.timezone]
+            blocked = calendar.blocked(f, own, self.span) if f.existing else set()
+            for slot in own:
+                if slot.index not in blocked:
+                    self.fac_at_slot[slot.index].append(f.index)
 
     def span(self, slot: Slot) -> tuple[int, int]:
         return self.table.local_week_span(slot)
 
     def fresh_state(self) -> FacilitatorState:
-        return FacilitatorState([f.max_groups for f in self.inp.facilitators])
+        return FacilitatorState([f.capacity for f in self.inp.facilitators])
 
 
 def bucket_key(match_on: Iterable[str]) -> Callable[[Member], tuple]:
@@ -118,12 +125,22 @@ def _pairs_at(ctx: Context, bucket, slot: Slot, members: list[int], state, offse
     combos = {ctx.inp.members[m].combo for m in members}
     classes: dict[frozenset, list[int]] = defaultdict(list)
     for f in ctx.fac_at_slot.get(slot.index, ()):
-        accepted = frozenset(c for c in combos if ctx.inp.facilitators[f].accepts(c))
-        if accepted and state.free(f, ctx.span(slot)):
-            classes[accepted].append(f)
+        if state.free(f, ctx.span(slot)):
+            for accepted in _classes(ctx.inp.facilitators[f], combos):
+                classes[accepted].append(f)
     out = []
     for accepted, facs in sorted(classes.items(), key=lambda kv: kv[1]):
         chosen = tuple(m for m in members if ctx.inp.members[m].combo in accepted)
         if len(chosen) >= ctx.policy.min_size:
             out.append(Pair(offset + len(out), bucket, slot, accepted, tuple(facs), chosen))
     return out
+
+
+def _classes(fac, combos: set) -> list[frozenset]:
+    """The member combinations a facilitator can lead together. One who leads only some problem areas
+    leads groups of one area (commit gives a mixed group to a facilitator who leads any area)."""
+    accepted = frozenset(c for c in combos if fac.accepts(c))
+    if not fac.problem_areas:
+        return [accepted] if accepted else []
+    areas = sorted({area for area, _ in accepted})
+    return [frozenset(c for c in accepted if c[0] == area) for area in areas]

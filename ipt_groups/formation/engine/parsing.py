@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ipt_groups.formation.engine.model import (
+    ALWAYS_MATCHED,
     DEFAULT_MATCH_ON,
     MATCHABLE,
+    ExistingGroup,
     Facilitator,
     GroupingInputError,
     Member,
@@ -21,6 +24,9 @@ from ipt_groups.time_of_day import parse_hhmm
 from ipt_groups.vocabulary import AGE_BANDS, DAYS, PROBLEM_AREAS
 
 _INT_FIELDS = {"min_size": (2, 6), "max_size": (2, 10), "session_minutes": (15, 90), "weeks": (1, 12)}
+COUNTED_STATUSES = ("forming", "scheduled", "running")  # an existing group in another status is ignored
+_STATUSES = (*COUNTED_STATUSES, "finished", "cancelled")
+_MAX_WEEKS = 520  # an existing group's dates: bounds the work, far beyond any cycle
 
 
 class _Errors:
@@ -40,7 +46,8 @@ def parse_input(doc: dict) -> PlanningInput:
         raise GroupingInputError({"": ["the document must be a JSON object"]})
     policy = _parse_policy(doc.get("policy") or {}, errors)
     members = _parse_list(doc.get("members"), "members", _parse_member, errors)
-    facilitators = _parse_list(doc.get("facilitators", []), "facilitators", _parse_facilitator, errors)
+    parse_facilitator = partial(_parse_facilitator, policy)
+    facilitators = _parse_list(doc.get("facilitators", []), "facilitators", parse_facilitator, errors)
     if not doc.get("members") and "members" not in errors.by_path:
         errors.add("members", "at least one member is needed")
     if errors.by_path:
@@ -105,6 +112,12 @@ def _match_on(raw: Any, errors: _Errors) -> tuple[str, ...]:
     for i, name in enumerate(raw):
         if name not in MATCHABLE:
             errors.add(f"policy.match_on[{i}]", f"{name!r} is not one of {', '.join(MATCHABLE)}")
+    if missing := [name for name in ALWAYS_MATCHED if name not in raw]:
+        errors.add(
+            "policy.match_on",
+            f"must include {' and '.join(missing)}: a group meets in one language"
+            " and never mixes adolescents and adults",
+        )
     return tuple(dict.fromkeys(n for n in raw if n in MATCHABLE))
 
 
@@ -168,7 +181,9 @@ def _attr(raw: dict, name: str, path: str, errors: _Errors) -> str | None:
     return value
 
 
-def _parse_facilitator(raw: dict, ident, index: int, path: str, errors: _Errors) -> Facilitator:
+def _parse_facilitator(
+    policy: Policy, raw: dict, ident, index: int, path: str, errors: _Errors
+) -> Facilitator:
     areas = _string_list(raw, "problem_areas", path, errors)
     for i, area in enumerate(areas):
         if area not in PROBLEM_AREAS:
@@ -177,15 +192,78 @@ def _parse_facilitator(raw: dict, ident, index: int, path: str, errors: _Errors)
     if isinstance(max_groups, bool) or not isinstance(max_groups, int) or max_groups < 0:
         errors.add(f"{path}.max_groups", "must be a whole number >= 0")
         max_groups = 0
+    timezone = _timezone(raw.get("timezone"), f"{path}.timezone", errors)
     return Facilitator(
         id=ident,
         index=index,
-        timezone=_timezone(raw.get("timezone"), f"{path}.timezone", errors),
+        timezone=timezone,
         languages=frozenset(_string_list(raw, "languages", path, errors)),
         problem_areas=frozenset(areas),
         max_groups=max_groups,
         windows=_windows(raw.get("availability"), f"{path}.availability", errors),
+        existing=_existing_groups(
+            raw.get("existing_groups"), f"{path}.existing_groups", timezone, policy, errors
+        ),
     )
+
+
+def _existing_groups(raw: Any, path: str, timezone: str, policy: Policy, errors: _Errors) -> tuple:
+    """The groups a facilitator leads already that count (forming, scheduled or running)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        errors.add(path, "must be a list of groups")
+        return ()
+    groups = [_existing_group(g, f"{path}[{i}]", timezone, policy, errors) for i, g in enumerate(raw)]
+    return tuple(g for g in groups if g is not None)
+
+
+def _existing_group(raw: Any, path: str, timezone: str, policy: Policy, errors: _Errors):
+    if not isinstance(raw, dict):
+        errors.add(path, "must be an object with day, start and timezone")
+        return None
+    if "id" in raw and (isinstance(raw["id"], bool) or not isinstance(raw["id"], str | int)):
+        errors.add(f"{path}.id", "must be a string or an integer")
+    status = raw.get("status", "forming")
+    if status not in _STATUSES:
+        errors.add(f"{path}.status", f"{status!r} is not one of {', '.join(_STATUSES)}")
+    day = str(raw.get("day", "")).lower()
+    if day not in DAYS:
+        errors.add(f"{path}.day", f"{raw.get('day')!r} is not one of {', '.join(DAYS)}")
+    start = _hhmm(raw.get("start"), f"{path}.start", False, errors)
+    minutes = raw.get("session_minutes", policy.session_minutes)
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 15 <= minutes <= 1440:
+        errors.add(f"{path}.session_minutes", "must be a whole number from 15 to 1440")
+    zone_name = _timezone(raw.get("timezone", timezone), f"{path}.timezone", errors)
+    dates = _existing_dates(raw, path, DAYS.index(day) if day in DAYS else 0, errors)
+    if status not in COUNTED_STATUSES or start is None or day not in DAYS:
+        return None
+    return ExistingGroup(raw.get("id"), DAYS.index(day), start, zone_name, minutes, dates)
+
+
+def _existing_dates(raw: dict, path: str, day: int, errors: _Errors) -> tuple[date, ...] | None:
+    """The dates it meets: `dates`, or every `day` from first_session_date to last_session_date, or
+    None (neither given: every week)."""
+    if "dates" in raw:
+        if "first_session_date" in raw or "last_session_date" in raw:
+            errors.add(f"{path}.dates", "give dates, or first_session_date and last_session_date, not both")
+        if not isinstance(raw["dates"], list) or not 0 < len(raw["dates"]) <= _MAX_WEEKS:
+            errors.add(f"{path}.dates", f"must be a list of 1 to {_MAX_WEEKS} dates as YYYY-MM-DD")
+            return None
+        return tuple(_date(d, f"{path}.dates[{i}]", errors) for i, d in enumerate(raw["dates"]))
+    given = [k for k in ("first_session_date", "last_session_date") if k in raw]
+    if not given:
+        return None
+    if len(given) == 1:
+        errors.add(f"{path}.{given[0]}", "give both first_session_date and last_session_date (or neither)")
+        return None
+    first = _date(raw["first_session_date"], f"{path}.first_session_date", errors)
+    last = _date(raw["last_session_date"], f"{path}.last_session_date", errors)
+    if not 0 <= (last - first).days <= 7 * _MAX_WEEKS:
+        errors.add(f"{path}.last_session_date", f"must be 0 to {_MAX_WEEKS} weeks after first_session_date")
+        return None
+    first += timedelta(days=(day - first.weekday()) % 7)
+    return tuple(first + timedelta(weeks=k) for k in range((last - first).days // 7 + 1))
 
 
 def _string_list(raw: dict, name: str, path: str, errors: _Errors) -> list[str]:

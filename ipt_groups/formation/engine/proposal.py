@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from ipt_groups.formation.engine.augment import prefer_waiting
+from ipt_groups.formation.engine.checking import check_group
 from ipt_groups.formation.engine.heuristics import construct_best, greedy
 from ipt_groups.formation.engine.lns import improve
 from ipt_groups.formation.engine.model import MATCHABLE, PlanningInput
@@ -23,6 +25,8 @@ _POST_PROCESS_SHARE = 0.3  # of the time limit, kept back for balancing and the 
 _MAX_TRIES, _TRY_MEMBERS, _TRY_SHARE = 8, 1_000, 0.15
 _MOVES = 1000  # relocation moves per second of the time limit: repeatable, unless the deadline comes first
 _WORK_SHARE = 0.5  # of the time limit, as CP-SAT deterministic seconds (about wall seconds, repeatable)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -84,8 +88,9 @@ def _propose(inp: PlanningInput, use_solver: bool, budget: Budget) -> dict:
         if len(phases) == 1:  # built with every facilitator free: the pairs the reasons are judged by
             viable = {m for p in pairs for m in p.members}
     balance(ctx, groups)
+    groups, repaired = keep_valid(ctx, groups)
     extra = {"solver_status": statuses, "relocation_moves": moves, "reachable": _sum_or_none(bounds),
-             "pairs": pair_counts}  # fmt: skip
+             "pairs": pair_counts, "repaired": repaired}  # fmt: skip
     return _document(ctx, groups, phases[-1], started, extra, viable)
 
 
@@ -142,6 +147,38 @@ def _move_one(gs: list[Group], allowed: dict[int, frozenset[int]]) -> bool:
                 small.members.append(movable[-1])
                 return True
     return False
+
+
+def keep_valid(ctx: Context, groups: list[Group]) -> tuple[list[Group], dict[str, int]]:
+    """The engine's last step: check every group as commit will (check_group, against the groups kept
+    before it and its facilitator's existing ones). One that breaks a rule goes to another facilitator of
+    its pair who passes, or is dropped, its members left unplaced. Returns the groups and what was done."""
+    kept: list[Group] = []
+    led: dict[int, list[dict]] = defaultdict(list)  # facilitator -> documents of the groups kept
+    placed: set[int] = set()
+    done: Counter = Counter()
+    for g in groups:
+        found = None if placed & set(g.members) else _leader(ctx, g, led)
+        if found is None:
+            done["dropped_groups"] += 1
+            log.warning("formation: dropped a group that breaks a rule at %s", g.pair.slot.label)
+            continue
+        f, doc = found
+        done["reassigned"] += f != g.facilitator
+        g.facilitator = f
+        kept.append(g)
+        led[f].append(doc)
+        placed.update(g.members)
+    return kept, {k: v for k, v in sorted(done.items()) if v}
+
+
+def _leader(ctx: Context, g: Group, led: dict[int, list[dict]]) -> tuple[int, dict] | None:
+    """The group's facilitator, else the first other of its pair, for whom the group breaks no rule."""
+    for f in [g.facilitator, *(x for x in g.pair.facilitators if x != g.facilitator)]:
+        doc = group_document(ctx, Group(g.pair, f, g.members))
+        if not check_group(ctx.inp, doc, led[f]):
+            return f, doc
+    return None
 
 
 def _document(ctx: Context, groups: list[Group], match, started: float, extra: dict, viable) -> dict:

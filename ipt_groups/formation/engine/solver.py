@@ -152,9 +152,14 @@ def _add_facilitators(ctx: Context, m: _Model, pairs: list[Pair], state: Facilit
         m.model.Add(sum(v for vs in by_slot.values() for v in vs) <= state.capacity[f])
         spans = {s: ctx.span(ctx.table.slots[s]) for s in by_slot}
         for start, _ in spans.values():
-            covering = [s2 for s2, (a, b) in spans.items() if a <= start < b or a <= start + WEEK < b]
-            if len(covering) > 1:
-                m.model.Add(sum(v for s2 in covering for v in by_slot[s2]) <= 1)
+            covering = [
+                v
+                for s2, (a, b) in spans.items()
+                if a <= start < b or a <= start + WEEK < b
+                for v in by_slot[s2]
+            ]
+            if len(covering) > 1:  # groups, not slots: two buckets' groups at one slot clash too
+                m.model.Add(sum(covering) <= 1)
 
 
 def _add_hint(m: _Model, pairs: list[Pair], hint: list[Group]) -> None:
