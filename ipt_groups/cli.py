@@ -208,11 +208,17 @@ def propose_groups_command(input_file, output_file) -> None:
     """Form groups from a planning file, with no database (see README for the format)."""
     import json
 
+    from ipt_groups.api.clock import now
     from ipt_groups.formation import engine
+    from ipt_groups.formation.proposals import refuse_past_start
 
     try:
         doc = json.load(input_file)
-        result = engine.propose_groups(engine.parse_input(doc))
+        inp = engine.parse_input(doc)
+        refuse_past_start(inp.policy.first_session_date, now())  # the clock, pinned in tests
+        result = engine.propose_groups(inp)
+    except DomainError as exc:
+        _fail(exc)
     except json.JSONDecodeError as exc:
         raise click.ClickException(f"{input_file.name} is not JSON: {exc}") from exc
     except engine.GroupingInputError as exc:

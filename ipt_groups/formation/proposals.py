@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import copy
 import re
-from datetime import datetime
+from collections import defaultdict
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import select
 
 from ipt_groups.audit import record_change, snapshot
 from ipt_groups.errors import Conflict, InvalidInput
@@ -31,20 +34,35 @@ def _member_doc(m: Member) -> dict:
     }
 
 
-def _facilitator_doc(f: Facilitator, leading: int) -> dict:
+def _facilitator_doc(f: Facilitator, leading: list[Group]) -> dict:
     return {
         "id": f.id,
         "timezone": f.timezone,
         "languages": f.languages,
         "problem_areas": f.problem_areas,
-        "max_groups": f.max_groups - leading,
+        "max_groups": f.max_groups,
         "availability": f.availability,
+        "existing_groups": [_existing_doc(g) for g in leading],
+    }
+
+
+def _existing_doc(g: Group) -> dict:
+    """A group the facilitator leads, as commit sees it: meeting every week (no dates), whatever dates
+    its cycle has, since commit refuses a new group whose weekly slot ever overlaps it."""
+    return {
+        "id": g.id,
+        "day": g.day,
+        "start": g.start_time,
+        "timezone": g.timezone,
+        "session_minutes": g.session_minutes,
+        "status": g.status,
     }
 
 
 def planning_document(policy: dict, member_filter: dict) -> tuple[dict, dict]:
-    """The engine's input from the waitlist, and the fingerprint that tells if it went stale.
-    A facilitator's capacity is what their current groups leave free."""
+    """The engine's input from the waitlist, and the fingerprint that tells if it went stale. Each
+    facilitator comes with the groups they lead (forming, scheduled or running), which count toward
+    max_groups and rule out overlapping times; one with no room left is left out."""
     query = select(Member).where(Member.status == "waitlisted").order_by(Member.id)
     for key in ("problem_area", "language"):
         if key in member_filter:
@@ -52,22 +70,19 @@ def planning_document(policy: dict, member_filter: dict) -> tuple[dict, dict]:
     if member_filter.get("member_ids"):
         query = query.where(Member.id.in_(member_filter["member_ids"]))
     members = list(db.session.scalars(query))
-    leading = dict(
-        db.session.execute(
-            select(Group.facilitator_id, func.count())
-            .where(Group.status.in_(ACTIVE_GROUP_STATUSES))
-            .group_by(Group.facilitator_id)
-        ).all()
-    )
+    leading: dict[int, list[Group]] = defaultdict(list)
+    active = select(Group).where(Group.status.in_(ACTIVE_GROUP_STATUSES)).order_by(Group.id)
+    for group in db.session.scalars(active):
+        leading[group.facilitator_id].append(group)
     facilitators = [
         f
         for f in db.session.scalars(select(Facilitator).order_by(Facilitator.id))
-        if f.max_groups > leading.get(f.id, 0)
+        if f.max_groups > len(leading[f.id])
     ]
     doc = {
         "policy": policy,
         "members": [_member_doc(m) for m in members],
-        "facilitators": [_facilitator_doc(f, leading.get(f.id, 0)) for f in facilitators],
+        "facilitators": [_facilitator_doc(f, leading[f.id]) for f in facilitators],
     }
     fingerprint = {
         "members": {str(m.id): m.updated_at.isoformat() for m in members},
@@ -95,10 +110,24 @@ def _by_id(doc: dict, errors: dict) -> dict:
     return {rename(path): messages for path, messages in errors.items()}
 
 
+def refuse_past_start(first_session_date: date, now: datetime) -> None:
+    """A first session date must come after today in the programme's timezone: a proposal is reviewed,
+    committed and its members told before the first session, and a slot today may have passed."""
+    tz = current_app.config["PROGRAMME_TIMEZONE"]
+    today = now.astimezone(ZoneInfo(tz)).date()
+    if first_session_date <= today:
+        raise InvalidInput(
+            "the first session date must be after today",
+            {"policy.first_session_date": [f"{first_session_date} is not after today ({today} in {tz})"]},
+        )
+
+
 def propose(policy: dict, member_filter: dict, actor: str, now: datetime) -> GroupProposal:
     """Run the engine over the waitlist and store its proposal for review."""
     doc, fingerprint = planning_document(policy, member_filter)
-    result = engine.propose_groups(parse_or_refuse(doc))
+    inp = parse_or_refuse(doc)
+    refuse_past_start(inp.policy.first_session_date, now)
+    result = engine.propose_groups(inp)
     proposal = GroupProposal(
         status="draft",
         document=doc,

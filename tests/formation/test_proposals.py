@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ipt_groups.models import Enrolment, Group, Member
+from ipt_groups.models import Enrolment, Group, GroupProposal, Member
 from tests.conftest import member_data
 
 URL = "/api/v1/group-proposals"
@@ -44,6 +44,21 @@ def test_bad_policy_is_422(client, auth, waitlist, policy, field):
     r = _propose(client, auth, **policy)
     assert r.status_code == 422
     assert any(k.startswith(field) for k in r.json["errors"]["json"]), r.json
+
+
+@pytest.mark.parametrize(
+    ("first", "status"),
+    [("2026-11-01", 422), ("2026-11-24", 422), ("2026-11-25", 422), ("2026-11-26", 201)],
+)
+def test_a_first_session_date_must_come_after_today(client, auth, waitlist, first, status):
+    """Today (FIXED_NOW is 2026-11-25 12:00 UTC, PROGRAMME_TIMEZONE UTC) is refused like the past: the
+    proposal must be committed and its members told before the first session."""
+    r = _propose(client, auth, first_session_date=first)
+    assert r.status_code == status, r.json
+    if status == 422:
+        [message] = r.json["errors"]["json"]["policy.first_session_date"]
+        assert message == f"{first} is not after today (2026-11-25 in UTC)"
+        assert GroupProposal.query.count() == 0
 
 
 def test_empty_waitlist_is_422(client, auth, make_facilitator):
@@ -101,6 +116,57 @@ def test_commit_creates_groups_in_one_go_and_only_once(client, auth, waitlist):
     assert Enrolment.query.count() == 8
 
 
+MON_EVENING = [{"day": "mon", "start": "17:00", "end": "21:00"}]
+
+
+def test_a_facilitator_leading_a_monday_1800_group_is_proposed_where_commit_accepts(
+    client, auth, db, make_member, make_facilitator, make_group
+):
+    """Issue 19: capacity was reduced for the group they lead, but its time never reached the engine,
+    which proposed Monday 17:00 (overlapping) although 19:30 was free; commit then refused it."""
+    lead = make_facilitator(0, availability=MON_EVENING)
+    led = make_group(lead.id, day="mon", start_time="18:00")
+    for i in range(8):
+        make_member(i, availability=MON_EVENING)
+    r = _propose(client, auth, slot_step_minutes=30)
+    assert [(g["day"], g["start"]) for g in r.json["groups"]] == [("mon", "19:30")]
+    committed = client.post(f"{URL}/{r.json['id']}/commit", headers=auth)
+    assert committed.status_code == 200, committed.json
+    [planned] = db.session.get(GroupProposal, r.json["id"]).document["facilitators"]
+    assert planned["max_groups"] == 2 and planned["existing_groups"] == [
+        {"id": led.id, "day": "mon", "start": "18:00", "timezone": "America/Chicago", "session_minutes": 90,
+         "status": "forming"}
+    ]  # fmt: skip
+
+
+def test_groups_that_finished_or_were_cancelled_do_not_count(
+    client, auth, db, make_member, make_facilitator, make_group
+):
+    lead = make_facilitator(0, availability=MON_EVENING, max_groups=1)
+    for status in ("finished", "cancelled"):
+        make_group(lead.id, day="mon", start_time="17:00").status = status
+        db.session.commit()
+    for i in range(8):
+        make_member(i, availability=MON_EVENING)
+    r = _propose(client, auth, slot_step_minutes=30)
+    assert [(g["day"], g["start"]) for g in r.json["groups"]] == [("mon", "17:00")]
+    assert client.post(f"{URL}/{r.json['id']}/commit", headers=auth).status_code == 200
+
+
+def test_an_edit_cannot_give_a_group_to_a_facilitator_busy_with_another_group(
+    client, auth, waitlist, make_facilitator, make_group
+):
+    busy = make_facilitator(1)
+    led = make_group(busy.id, start_time="17:30")
+    r = _propose(client, auth)
+    [group] = r.json["groups"]
+    edit = {"op": "set_facilitator", "group": 0, "facilitator_id": busy.id}
+    refused = client.patch(f"{URL}/{r.json['id']}", json=edit, headers=auth)
+    assert refused.status_code == 422
+    assert f"already leads group {led.id} (tue 17:30 America/Chicago)" in str(refused.json["errors"])
+    assert group["start"] == "17:00"
+
+
 def test_stale_proposal_is_refused(client, auth, waitlist):
     pid = _propose(client, auth).json["id"]
     client.patch(f"/api/v1/members/{waitlist[3].id}", json={"language": "es"}, headers=auth)
@@ -153,3 +219,19 @@ def test_cli_plans_from_a_file_without_a_database(runner, tmp_path):
     assert bad.exit_code != 0 and "min_size" in bad.output
     source.write_text("{not json")
     assert runner.invoke(args=["ipt", "propose-groups", "--input", str(source)]).exit_code != 0
+    busy = [{"day": "tue", "start": "17:00", "session_minutes": 90}]
+    doc["facilitators"][0] |= {"max_groups": 2, "existing_groups": busy}
+    source.write_text(json.dumps(doc))
+    result = runner.invoke(args=["ipt", "propose-groups", "--input", str(source), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert [g["start"] for g in json.loads(out.read_text())["groups"]] == ["19:00"]
+
+
+def test_cli_refuses_a_first_session_date_that_is_not_after_today(runner, tmp_path):
+    source = tmp_path / "in.json"
+    member = {"id": "m1", "timezone": "America/Chicago", "waitlisted_at": "2026-09-01T12:00:00Z"}
+    doc = {"policy": {**POLICY, "first_session_date": "2026-11-25"}, "members": [member]}
+    source.write_text(json.dumps(doc))
+    result = runner.invoke(args=["ipt", "propose-groups", "--input", str(source)])
+    assert result.exit_code != 0 and len(result.output.strip().splitlines()) == 1
+    assert "policy.first_session_date: 2026-11-25 is not after today (2026-11-25 in UTC)" in result.output
