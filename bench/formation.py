@@ -1,6 +1,6 @@
 """Group-formation benchmark, and a CLI to run the engine on a planning file.
 
-    python bench/formation.py                      # full benchmark, prints a Markdown table
+    python bench/formation.py                      # full benchmark (five shapes), prints a Markdown table
     python bench/formation.py --sizes 500 --shapes plenty --exact-scale 0.2
     python bench/formation.py --input plan.json    # print the engine's proposal for a document
 
@@ -12,13 +12,18 @@ patterns (weekday evenings 45%, weekend mornings 20%, weekday mornings 15%, lunc
 or Chicago) speak one or two languages, lead two problem areas (a fifth lead any), take 1-3 groups and
 are free in three patterns. Shapes: `plenty` (one facilitator per 22 members, en 80% / es 20%),
 `scarce` (one per 70), `small_buckets` (en/es/fr/ar 55/25/12/8%, 25% adolescents, same-gender groups
-via match_on gender, one facilitator per 25). Cycles: 12 weeks from 2027-03-01, across both DST changes.
+via match_on gender, one facilitator per 25), `multilingual` (en/es/pt 50/40/10, facilitators speaking 1-3
+languages, four in five free only from 19:00 on some weekday evenings, where one facilitator fits groups of
+several buckets at one hour), `existing` (en/es 70/30, two in five facilitators already lead one or two
+groups: every week, on dates overlapping the cycle, or ended before it). Cycles: 12 weeks from
+2027-03-01, across both DST changes.
 
 For each instance: members placed by the engine, by the naive greedy, and by the exact CP-SAT model
 (bench/formation_exact.py: best solution and proven bound within its time limit); a simple bound (no
-solution places more than the members who fit some group, nor more than every facilitator's max_groups
-times max_size); groups; unplaced by reason; engine seconds; engine peak RSS, measured in a fresh child
-process (VmHWM of that process, which includes the interpreter, OR-Tools and the generated document).
+solution places more than the members who fit some group, nor more than every facilitator's capacity,
+max_groups less the groups they lead already, times max_size); groups; unplaced by reason (and
+REPAIRED if the engine's last check had to change a group); engine seconds; engine peak RSS, measured
+in a fresh child process (VmHWM of that process: the interpreter, OR-Tools and the generated document).
 """
 
 from __future__ import annotations
@@ -76,7 +81,7 @@ def bench_one(shape: str, size: int, exact_scale: float) -> dict:
     inp = parse_input(doc)
     naive = greedy_groups(inp)["stats"]["placed"]
     exact = solve_exact(inp, EXACT_SECONDS.get(size, 60) * exact_scale)
-    capacity = sum(f.max_groups for f in inp.facilitators) * inp.policy.max_size
+    capacity = sum(f.capacity for f in inp.facilitators) * inp.policy.max_size
     simple = min(engine["stats"]["reachable"], capacity)
     return {"shape": shape, "size": size, "engine": engine, "greedy": naive, "exact": exact, "simple": simple}
 
@@ -85,6 +90,8 @@ def row(r: dict) -> str:
     e, x = r["engine"], r["exact"]
     ratio = f"{100 * e['stats']['placed'] / x['best']:.1f}%" if x["best"] else "-"
     reasons = ", ".join(f"{k} {v}" for k, v in e["stats"]["unplaced_by_reason"].items())
+    if e["stats"]["repaired"]:  # the engine's last check changed groups: a step broke a rule
+        reasons += "; REPAIRED " + ", ".join(f"{k} {v}" for k, v in e["stats"]["repaired"].items())
     cells = [r["shape"], r["size"], e["stats"]["placed"], r["greedy"], x["best"], x["bound"], r["simple"]]
     cells += [
         x["status"],
@@ -110,7 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input", help="planning document (JSON); prints the engine's proposal")
     parser.add_argument("--sizes", default="500,2000,10000")
-    parser.add_argument("--shapes", default="plenty,scarce,small_buckets")
+    parser.add_argument("--shapes", default="plenty,scarce,small_buckets,multilingual,existing")
     parser.add_argument("--exact-scale", type=float, default=1.0, help="multiply exact-model time limits")
     args = parser.parse_args()
     if args.input:

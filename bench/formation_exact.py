@@ -68,7 +68,7 @@ def _facilitator_rules(ctx, model, pairs, opened, inp) -> None:
     for (i, f), var in opened.items():
         by_fac[f].append((ctx.span(pairs[i].slot), var))
     for f, items in by_fac.items():
-        model.Add(sum(v for _, v in items) <= inp.facilitators[f].max_groups)
+        model.Add(sum(v for _, v in items) <= inp.facilitators[f].capacity)  # less groups led already
         for (start, _), _v in items:
             covering = [v for (a, b), v in items if a <= start < b or a <= start + WEEK < b]
             if len(covering) > 1:
