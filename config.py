@@ -54,10 +54,14 @@ class Config:
     # the text for every language without its own CRISIS_LINE_TEXT_<LANG> (the right number first).
     CRISIS_LINE_TEXT = os.environ.get("CRISIS_LINE_TEXT", "")
     CRISIS_LINE_TEXTS = _env_by_language("CRISIS_LINE_TEXT_")
-    HELP_TEXT = os.environ.get(
-        "HELP_TEXT", "Reply STOP to stop messages. For questions, call your group coordinator."
-    )
+    # Empty: the reply to HELP is the catalogue's, in the reader's language; set, it is English readers'.
+    HELP_TEXT = os.environ.get("HELP_TEXT", "")
+    # Directories of catalogue files (en.toml, pt-BR.toml ...) added to the shipped ones; a later one wins.
+    CATALOGUE_DIRS = [p for p in os.environ.get("CATALOGUE_DIRS", "").split(os.pathsep) if p.strip()]
+    # "invitation": a check-in opens with a neutral text the member answers to begin ("first_item": item 1).
+    CHECKIN_OPENING = os.environ.get("CHECKIN_OPENING", "invitation")
     ONCALL_PHONE = os.environ.get("ONCALL_PHONE", "")
+    ONCALL_LANGUAGE = os.environ.get("ONCALL_LANGUAGE", "en")  # the language of texts to ONCALL_PHONE
     ESCALATE_AFTER_MINUTES = _env_int("ESCALATE_AFTER_MINUTES", 30)  # an open safety alert re-notifies
     QUIET_HOURS = os.environ.get("QUIET_HOURS", "21:00-08:00")
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")

@@ -197,6 +197,42 @@ def preview_cycle(group_id: int) -> None:
         click.echo(line)
 
 
+@ipt.command("check-catalogues")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+def check_catalogues_command(files) -> None:
+    """Check the message catalogues in force, or catalogue FILES before adding them, against the English
+    reference: every key and placeholder, date patterns, keywords, number words, forbidden words, and
+    each text's segments with realistic values. Exits 1 on any problem."""
+    from ipt_groups.messaging.languages import catalogues
+    from ipt_groups.settings.texts import check_report
+
+    lines, failed = check_report(catalogues(), files, current_app.config["PROGRAMME_NAME"])
+    for line in lines:
+        click.echo(line)
+    if failed:
+        raise SystemExit(1)
+
+
+@ipt.command("carrier-keywords")
+def carrier_keywords_command() -> None:
+    """Print the keywords and replies to configure on the Twilio Messaging Service's Advanced Opt-Out,
+    so that the carrier and the product stop, restart and help the same members."""
+    from ipt_groups.messaging.languages import catalogues
+
+    found = catalogues()
+    for kinds, title in (
+        (("opt_out",), "Opt-out"),
+        (("opt_in", "resubscribe"), "Opt-in"),
+        (("help",), "Help"),
+    ):
+        words = sorted({w for kind in kinds for words in found.keywords(kind).values() for w in words})
+        click.echo(f"{title} keywords: {', '.join(words)}")
+    programme = {"programme": current_app.config["PROGRAMME_NAME"]}
+    for language, catalogue in sorted(found.by_language.items()):
+        for key in ("stop_reply", "start_reply", "help_reply"):
+            click.echo(f"{language} {key}: {catalogue.render(key, programme)}")
+
+
 @ipt.command("propose-groups")
 @click.option(
     "--input", "input_file", type=click.File("r"), required=True, help="A planning document (JSON)."

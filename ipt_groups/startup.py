@@ -1,6 +1,6 @@
 """Checks made when the app starts: production refuses to run half configured, or in a way that
 would let a safety alert go nowhere (SMS printed, no on-call number, webhooks checked against the
-wrong URL)."""
+wrong URL); no environment runs with a message catalogue it cannot use."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
+from ipt_groups.messaging.catalogue import CatalogueError, load_catalogues
+from ipt_groups.messaging.catalogue_checks import catalogues_problems
 from ipt_groups.time_of_day import parse_hhmm
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,19 @@ def config_problems(config) -> list[str]:
         problems.append(f"SMS_BACKEND={config.get('SMS_BACKEND')!r} is not console or twilio")
     if config.get("SMS_BACKEND") == "twilio":
         problems += _twilio_problems(config)
-    return problems
+    if config.get("CHECKIN_OPENING", "invitation") not in ("invitation", "first_item"):
+        problems.append(f"CHECKIN_OPENING={config.get('CHECKIN_OPENING')!r} is not invitation or first_item")
+    return problems + catalogue_problems(config)
+
+
+def catalogue_problems(config) -> list[str]:
+    """Catalogue files (shipped and CATALOGUE_DIRS) that cannot be read or miss a key, a placeholder,
+    a keyword list ...: a text would otherwise go out broken, or in no language at all."""
+    try:
+        found = load_catalogues(tuple(config.get("CATALOGUE_DIRS") or ()))
+    except CatalogueError as exc:
+        return [f"message catalogues: {p}" for p in exc.problems]
+    return [f"message catalogues: {p}" for p in catalogues_problems(found)]
 
 
 def _quiet_hours_problems(text: str) -> list[str]:

@@ -29,6 +29,7 @@ from ipt_groups.cycles.operations import quiet_hours
 from ipt_groups.extensions import db
 from ipt_groups.messaging import make_sender
 from ipt_groups.messaging.dispatch import Between, DispatchSettings, run_safety, run_tick
+from ipt_groups.messaging.languages import catalogues
 from ipt_groups.messaging.outbox import TickStats, recover_interrupted, release_own_claims
 from ipt_groups.messaging.pacing import make_pacer
 from ipt_groups.messaging.wakeup import SafetyListener
@@ -148,6 +149,7 @@ def dispatch_settings(worker: str) -> DispatchSettings:
         quiet=quiet_hours(),
         status_callback=f"{base}/twilio/status" if base else None,
         texts=message_texts(),
+        catalogues=catalogues(),
         threads=config["DISPATCH_THREADS"],
         budget_s=config["SCHEDULER_TICK_SECONDS"] * 0.8,
         programme=config["PROGRAMME_NAME"],

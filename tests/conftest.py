@@ -181,11 +181,12 @@ def make_group(db):
 
 
 @pytest.fixture
-def started_group(db, make_facilitator, make_group):
-    """A Tuesday 18:00 Chicago group with these members and a 12-session cycle from 2026-12-01."""
+def group_in(db, make_facilitator, make_group):
+    """A Tuesday 18:00 Chicago group meeting in `language`, with these members and a 12-session cycle
+    from 2026-12-01, led by a facilitator who speaks English and Spanish and reads their texts in English."""
 
-    def make(members):
-        group = make_group(make_facilitator(0).id, name="Tuesday group")
+    def make(language, members):
+        group = make_group(make_facilitator(0).id, name="Tuesday group", language=language)
         for member in members:
             enrol_member(group, member, {}, "test", NOW)
         start_cycle(group, {"first_date": date(2026, 12, 1)}, "test", NOW)
@@ -193,6 +194,20 @@ def started_group(db, make_facilitator, make_group):
         return group
 
     return make
+
+
+@pytest.fixture
+def started_group(group_in):
+    """A Tuesday 18:00 Chicago group in English with these members and a 12-session cycle from 2026-12-01."""
+    return lambda members: group_in("en", members)
+
+
+@pytest.fixture
+def rosa(make_member, group_in):
+    """A Spanish-speaking member of a Spanish group whose facilitator reads English."""
+    member = make_member(0, name="Rosa Díaz", language="es")
+    group_in("es", [member])
+    return member
 
 
 @pytest.fixture

@@ -56,6 +56,8 @@ class Timezone(fields.String):
 class Language(fields.String):
     """A BCP 47 language tag, lower-case primary subtag (en, es, pt-BR)."""
 
+    PATTERN = _LANGUAGE
+
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if not _LANGUAGE.match(text):

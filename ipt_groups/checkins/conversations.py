@@ -14,8 +14,10 @@ from sqlalchemy import select
 from ipt_groups.checkins import instruments
 from ipt_groups.checkins.alerts import raise_safety_alert
 from ipt_groups.checkins.safety import crisis_line
+from ipt_groups.checkins.wording import Instrument, instrument_for
 from ipt_groups.extensions import db
 from ipt_groups.models import Alert, Checkin, Member, Message
+from ipt_groups.settings.programme import catalogue_for
 
 ITEM9_SOURCES = {instruments.SAFETY: "phq9_item9", instruments.ITEM9_UNKNOWN: "phq9_item9_unknown"}
 
@@ -25,11 +27,22 @@ def ttl() -> timedelta:
     return timedelta(hours=current_app.config.get("CHECKIN_TTL_HOURS", 48))
 
 
+def instrument_for_member(key: str, member: Member) -> Instrument:
+    """The instrument worded in the member's language (their catalogue, with the programme's texts)."""
+    return instrument_for(key, catalogue_for(member.language), current_app.config["PROGRAMME_NAME"])
+
+
+def opens_with_invitation() -> bool:
+    """Whether a check-in opens with a neutral invitation (CHECKIN_OPENING), not with item 1."""
+    return current_app.config.get("CHECKIN_OPENING", "invitation") == "invitation"
+
+
 def open_checkin(message: Message, now: datetime) -> str:
-    """Open the conversation a check-in message starts; returns its first SMS. An older open
-    check-in is closed first (kept, marked incomplete): one conversation at a time."""
+    """Open the conversation a check-in message starts; returns its first SMS, in the member's
+    language. An older open check-in is closed first (kept, marked incomplete): one at a time."""
     close_open(message.member_id, now, "expired")
-    conv, first = instruments.start_conversation(message.context["instrument"], now, ttl())
+    inst = instrument_for_member(message.context["instrument"], db.session.get(Member, message.member_id))
+    conv, first = instruments.start_conversation(inst, now, ttl(), opens_with_invitation())
     db.session.add(
         Checkin(
             member_id=message.member_id,
@@ -41,6 +54,7 @@ def open_checkin(message: Message, now: datetime) -> str:
             started_at=now,
             expires_at=conv.expires_at,
             status="open",
+            begun=conv.begun,
         )
     )
     db.session.flush()
@@ -78,8 +92,13 @@ def at_safety_item(checkin: Checkin) -> bool:
 def answer_checkin(checkin: Checkin, member: Member, text: str, now: datetime) -> str | None:
     """Apply a reply to the open check-in; returns the next SMS, after the crisis line when item 9
     needs a human (the alert is raised here)."""
-    step = instruments.answer(_conversation(checkin), text, now)
-    checkin.answers, checkin.position = list(step.conv.answers), step.conv.position
+    inst = instrument_for_member(checkin.instrument, member)
+    step = instruments.answer(_conversation(checkin), text, now, inst)
+    checkin.answers, checkin.position, checkin.begun = (
+        list(step.conv.answers),
+        step.conv.position,
+        step.conv.begun,
+    )
     checkin.reprompted, checkin.status = step.conv.reprompted, step.conv.status
     if checkin.status != "open":
         checkin.completed_at = now
@@ -91,7 +110,8 @@ def answer_checkin(checkin: Checkin, member: Member, text: str, now: datetime) -
 
 def answer_late(checkin: Checkin, member: Member, text: str, now: datetime) -> str | None:
     """A reply to the item-9 prompt of a closed check-in: the crisis line if it needs a human."""
-    events = instruments.late_answer(_conversation(checkin), text)
+    inst = instrument_for_member(checkin.instrument, member)
+    events = instruments.late_answer(_conversation(checkin), text, inst)
     return crisis_line(member.language) if _alert_item9(checkin, member, events, text, now) else None
 
 
@@ -134,6 +154,7 @@ def _conversation(checkin: Checkin) -> instruments.Conversation:
         checkin.started_at,
         checkin.expires_at,
         checkin.status,
+        checkin.begun,
     )
 
 

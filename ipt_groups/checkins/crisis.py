@@ -1,5 +1,5 @@
-"""Words of crisis per language, the crisis-line text, and the words that answer PHQ-9 item 9 with
-yes (pure functions, no I/O).
+"""Words of crisis per language, which crisis-line text a reader gets, and the words that answer PHQ-9
+item 9 with yes (pure functions, no I/O). The crisis-line texts themselves are in the catalogues.
 
 Every inbound SMS is read against every language's list, the sender's own language first (a Spanish
 speaker registered as `en`, a stranger, a member who switches language mid-sentence). Text and phrases
@@ -17,6 +17,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+
+from ipt_groups.messaging.catalogue import primary
 
 DEFAULT_LANGUAGE = "en"
 MIN_PHRASE_CHARS = 3  # shorter phrases would match ordinary words and bury real alerts
@@ -154,16 +156,6 @@ YES_WORDS = (
     "todos los días",
 )
 
-# The crisis-line text by language. Only the crisis line lives here (a later issue moves every
-# member-facing text into per-language catalogues): the programme's own texts (CRISIS_LINE_TEXT and
-# CRISIS_LINE_TEXT_<LANG>) win over these defaults, which name the US 988 line.
-CRISIS_LINE_TEXTS: dict[str, str] = {
-    "en": "If you are in danger or thinking of harming yourself, call 988 or your local emergency "
-    "number now.",
-    "es": "Si está en peligro o piensa en hacerse daño, llame ahora al 988 (oprima 2 para español) o a su "
-    "número local de emergencias.",
-}
-
 _APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc\u2032`\u00b4]")
 _NOT_WORD = re.compile(r"[\W_]+")
 _REPEATS = re.compile(r"([^\W\d_])\1+")
@@ -189,11 +181,6 @@ def normalise(text: str) -> str:
         text = _APOSTROPHES.sub("", text)
     text = _NOT_WORD.sub(" ", text)
     return _REPEATS.sub(r"\1", text).strip()
-
-
-def primary(language: str | None) -> str:
-    """The primary subtag of a language tag: "es" for "es-MX"."""
-    return (language or "").split("-")[0].lower()
 
 
 def phrase_lists(*added: Mapping[str, Iterable[str]]) -> dict[str, tuple[str, ...]]:
@@ -273,12 +260,11 @@ def phrase_problems(phrase: str) -> list[str]:
     return []
 
 
-def crisis_line_text(language: str | None, own: Mapping[str, str], general: str = "") -> str:
+def crisis_line_text(language: str | None, own: Mapping[str, str], general: str, default: str) -> str:
     """The crisis-line text for a reader of `language`: the programme's text for that language, else
-    its general text (the right number before the right language), else the built-in default."""
+    its general text (the right number before the right language), else `default` (the reader's
+    catalogue's, which names the US 988 line)."""
     for tag in (language or "", primary(language)):
         if own.get(tag.lower()):
             return own[tag.lower()]
-    if general:
-        return general
-    return CRISIS_LINE_TEXTS.get(primary(language)) or CRISIS_LINE_TEXTS[DEFAULT_LANGUAGE]
+    return general or default

@@ -15,20 +15,13 @@ from sqlalchemy import and_, func, or_, select, update
 
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import plan_once
+from ipt_groups.messaging.texts import first_name
 from ipt_groups.models import Alert, Coordinator, Group, Member, Message
 from ipt_groups.models.survey import UNDELIVERED_STATES
+from ipt_groups.settings.programme import catalogue_for
 
 log = logging.getLogger(__name__)
 
-SAFETY_TEXT = (
-    "URGENT from {programme}: member {member_id} ({first_name}) of {group} needs same-day follow-up "
-    "(alert {alert_id}). Please call them and record it in the system."
-)
-STRANGER_SAFETY_TEXT = (
-    "URGENT from {programme}: {phone}, a number not in the programme, texted words of crisis "
-    "(alert {alert_id}). Please call them and record it in the system."
-)
-REMINDER_TEXT = "NOT YET ACKNOWLEDGED after {minutes} min (reminder {level}). "
 NOBODY = (
     "nobody could be texted: no group facilitator, no ONCALL_PHONE and no active coordinator with a phone"
 )
@@ -42,6 +35,7 @@ class Target:
     key: str
     fields: dict
     phone: str
+    language: str  # the language of their texts
 
 
 def escalation_interval() -> timedelta:
@@ -57,8 +51,8 @@ def notify_round(alert: Alert, now: datetime) -> int:
         log.error("safety alert %s (level %s): %s", alert.id, alert.escalation_level, NOBODY)
         alert.detail = {**alert.detail, "warning": NOBODY}
         return 0
-    body = _text(alert, now)
-    return sum(_plan(alert, target, body, now) for target in targets)
+    bodies = {language: _text(alert, now, language) for language in {t.language for t in targets}}
+    return sum(_plan(alert, target, bodies[target.language], now) for target in targets)
 
 
 def escalate_due(now: datetime) -> int:
@@ -105,18 +99,19 @@ def _targets(alert: Alert) -> list[Target]:
 def _facilitator(group: Group | None) -> list[Target]:
     if group is None:
         return []
-    phone = group.facilitator.phone
-    return [Target("facilitator", "facilitator", {"facilitator_id": group.facilitator_id}, phone)]
+    f = group.facilitator
+    return [Target("facilitator", "facilitator", {"facilitator_id": f.id}, f.phone, f.language)]
 
 
 def _oncall() -> list[Target]:
-    phone = current_app.config.get("ONCALL_PHONE")
-    return [Target("oncall", "oncall", {"to_phone": phone}, phone)] if phone else []
+    phone, language = current_app.config.get("ONCALL_PHONE"), current_app.config["ONCALL_LANGUAGE"]
+    return [Target("oncall", "oncall", {"to_phone": phone}, phone, language)] if phone else []
 
 
 def _coordinators() -> list[Target]:
     return [
-        Target("coordinator", f"c{c.id}", {"coordinator_id": c.id}, c.phone) for c in reachable_coordinators()
+        Target("coordinator", f"c{c.id}", {"coordinator_id": c.id}, c.phone, c.language)
+        for c in reachable_coordinators()
     ]
 
 
@@ -156,25 +151,27 @@ def _plan(alert: Alert, target: Target, body: str, now: datetime) -> int:
     return 1
 
 
-def _text(alert: Alert, now: datetime) -> str:
-    config = current_app.config
+def _text(alert: Alert, now: datetime, language: str) -> str:
+    """The alert's text in the reader's language; at a later level, saying how long it has waited."""
+    catalogue = catalogue_for(language)
+    context = {"programme": current_app.config["PROGRAMME_NAME"], "alert_id": alert.id}
     if alert.member_id is None:
-        phone = alert.detail.get("from_phone")
-        body = STRANGER_SAFETY_TEXT.format(programme=config["PROGRAMME_NAME"], phone=phone, alert_id=alert.id)
+        body = catalogue.render("safety_alert_stranger", {**context, "phone": alert.detail.get("from_phone")})
     else:
         member = db.session.get(Member, alert.member_id)
         group = db.session.get(Group, alert.group_id) if alert.group_id is not None else None
-        body = SAFETY_TEXT.format(
-            programme=config["PROGRAMME_NAME"],
-            member_id=member.id,
-            first_name=member.name.split(" ")[0],
-            group=group.name if group else "no group (waitlist)",
-            alert_id=alert.id,
-        )
+        context |= {"member_id": member.id, "first_name": first_name(member.name)}
+        body = catalogue.render("safety_alert", {**context, "group": _group_name(group, catalogue)})
     if not alert.escalation_level:
         return body
     minutes = int((now - alert.created_at).total_seconds() // 60)
-    return REMINDER_TEXT.format(minutes=minutes, level=alert.escalation_level) + body
+    level = alert.escalation_level
+    waited = catalogue.render("safety_not_acknowledged", {"minutes": minutes, "level": level})
+    return f"{waited} {body}"
+
+
+def _group_name(group: Group | None, catalogue) -> str:
+    return group.name if group is not None else catalogue.texts["safety_no_group"]
 
 
 STUCK_AFTER = timedelta(minutes=5)

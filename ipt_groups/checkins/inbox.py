@@ -20,13 +20,13 @@ from ipt_groups.checkins.conversations import (
 )
 from ipt_groups.checkins.replies import classify
 from ipt_groups.extensions import db
+from ipt_groups.messaging.languages import catalogues
 from ipt_groups.messaging.outbox import plan_once
 from ipt_groups.messaging.refusals import opt_out
-from ipt_groups.messaging.texts import first_name, local_when
+from ipt_groups.messaging.texts import local_when, short_name
 from ipt_groups.models import AttendanceRecord, Enrolment, GroupSession, InboundMessage, Member, Message, Rsvp
+from ipt_groups.settings.programme import catalogue_for, message_texts
 
-UNKNOWN_SENDER_TEXT = "Sorry, we don't recognise this number. Please contact your coordinator."
-ACK_TEXT = "Thanks, your message was received. For anything urgent, please call your coordinator."
 CONSENT_KINDS = ("stop", "start")  # applied whatever else holds, as carriers apply them
 
 
@@ -76,19 +76,32 @@ def _act(member: Member | None, record: InboundMessage, now: datetime, limited: 
 
 def _from_stranger(record: InboundMessage) -> str | None:
     earlier = select(InboundMessage.id).where(InboundMessage.from_phone == record.from_phone)
-    return None if db.session.scalar(earlier.limit(1)) else UNKNOWN_SENDER_TEXT
+    return None if db.session.scalar(earlier.limit(1)) else _text(None, "unknown_sender")
+
+
+def _text(member: Member | None, key: str) -> str:
+    """A reply in the member's language (English to a stranger)."""
+    programme = current_app.config["PROGRAMME_NAME"]
+    return catalogue_for(member.language if member else None).render(key, {"programme": programme})
+
+
+def _kind(member: Member, body: str) -> str:
+    """What the text is from this member: a carrier's YES opts in again only one who opted out."""
+    kind = classify(body, member.language, catalogues()).kind
+    if kind == "resubscribe":
+        return "start" if member.opted_out_at is not None else "other"
+    return kind
 
 
 def _from_member(member: Member, record: InboundMessage, now: datetime, limited: bool, crisis: bool):
-    inbound = classify(record.body)
-    record.kind = inbound.kind
-    if inbound.kind in CONSENT_KINDS:
-        reply = _KEYWORDS[inbound.kind](member, record, now)
+    record.kind = _kind(member, record.body)
+    if record.kind in CONSENT_KINDS:
+        reply = _KEYWORDS[record.kind](member, record, now)
         return None if limited else reply
     if crisis:
         return None  # words of crisis are not an answer: an open check-in waits, unchanged
-    if inbound.kind in _KEYWORDS:
-        return None if limited else _KEYWORDS[inbound.kind](member, record, now)
+    if record.kind in _KEYWORDS:
+        return None if limited else _KEYWORDS[record.kind](member, record, now)
     return _other(member, record, now, limited or member.opted_out_at is not None)
 
 
@@ -114,11 +127,15 @@ def _stop(member: Member, record: InboundMessage, now: datetime) -> None:
 def _start(member: Member, record: InboundMessage, now: datetime) -> str:
     member.opted_out_at, member.phone_problem = None, None
     member.sms_consent, member.sms_consent_at, member.sms_consent_source = True, now, "SMS START"
-    return f"You will get messages from {current_app.config['PROGRAMME_NAME']} again. Reply STOP to stop."
+    return _text(member, "start_reply")
 
 
 def _help(member: Member, record: InboundMessage, now: datetime) -> str:
-    return current_app.config["HELP_TEXT"]
+    """HELP in any language: the reply in the member's; HELP_TEXT, if set, is English readers' own."""
+    english = catalogue_for(member.language).language == "en"
+    if english and current_app.config.get("HELP_TEXT") and "help_reply" not in message_texts().get("en", {}):
+        return current_app.config["HELP_TEXT"]
+    return _text(member, "help_reply")
 
 
 def _other(member: Member, record: InboundMessage, now: datetime, quiet: bool) -> str | None:
@@ -134,13 +151,13 @@ def _other(member: Member, record: InboundMessage, now: datetime, quiet: bool) -
     if late is not None:
         record.kind, record.handled = "checkin_answer", {**record.handled, "late_checkin_id": checkin.id}
         return late
-    return None if quiet else ACK_TEXT
+    return None if quiet else _text(member, "ack")
 
 
 def _rsvp(member: Member, record: InboundMessage, now: datetime) -> str:
     session = next_session(member.id, now)
     if session is None:
-        return "Thanks. We could not find an upcoming meeting for you; your coordinator will be in touch."
+        return _text(member, "rsvp_no_session")
     response = "confirm" if record.kind == "rsvp_confirm" else "decline"
     rsvp = db.session.scalar(select(Rsvp).filter_by(session_id=session.id, member_id=member.id))
     if rsvp is None:
@@ -149,9 +166,9 @@ def _rsvp(member: Member, record: InboundMessage, now: datetime) -> str:
     rsvp.response, rsvp.responded_at = response, now
     _prefill_attendance(session, member, response, now)
     if response == "confirm":
-        return "Thanks, see you then."
+        return _text(member, "rsvp_confirmed")
     _tell_facilitator(session, member, now)
-    return "Thanks for letting us know. We've told your facilitator."
+    return _text(member, "rsvp_declined")
 
 
 def next_session(member_id: int, now: datetime) -> GroupSession | None:
@@ -192,9 +209,11 @@ def _prefill_attendance(session: GroupSession, member: Member, response: str, no
 
 
 def _tell_facilitator(session: GroupSession, member: Member, now: datetime) -> None:
-    group = session.group
-    when = local_when(session.starts_at, group.facilitator.timezone)["when"]
-    body = f"{first_name(member.name)} (member {member.id}) can't come to {group.name} on {when}."
+    group, facilitator = session.group, session.group.facilitator
+    catalogue = catalogue_for(facilitator.language)
+    when = local_when(session.starts_at, facilitator.timezone, catalogue, group.timezone)["when"]
+    context = {"member": short_name(member.name), "member_id": member.id, "group": group.name, "when": when}
+    body = catalogue.render("rsvp_notice", context)
     plan_once(
         {
             "dedupe_key": f"f{group.facilitator_id}:s{session.id}:decline:m{member.id}",

@@ -1,98 +1,36 @@
-"""SMS check-ins: instruments, scoring, prompt texts and a pure conversation state machine.
+"""SMS check-ins: scoring and a pure conversation state machine.
 
 Plain Python over plain data: no Flask, no database, no clock (functions take `now`, timezone-aware).
-Reading inbound SMS lives in `replies` (keywords, answers) and `crisis` (crisis words).
-
-Privacy: every SMS shows on a lock screen, so `reveals_therapy` lists the words that may not appear in
-our own texts (intro, re-prompt, thank-you, closed). The PHQ item wording is exempt: it is a validated
-instrument that may not be reworded, asked inside a check-in the member consented to. So "depressed"
-stays forbidden everywhere else, and only the PHQ item 2 prompt may contain it (tests pin this).
+The instruments' wording and every text of a conversation, in the reader's language, live in
+`wording`; reading inbound SMS lives in `replies` (keywords, answers) and `crisis` (crisis words).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from ipt_groups.checkins.crisis import reads_as_yes
 from ipt_groups.checkins.replies import parse_answer
-
-PHQ_LABELS = ("not at all", "several days", "more than half the days", "nearly every day")
-PHQ9_ITEMS = (
-    "Little interest or pleasure in doing things",
-    "Feeling down, depressed, or hopeless",
-    "Trouble falling or staying asleep, or sleeping too much",
-    "Feeling tired or having little energy",
-    "Poor appetite or overeating",
-    "Feeling bad about yourself, or that you are a failure or have let yourself or your family down",
-    "Trouble concentrating on things, such as reading the newspaper or watching television",
-    "Moving or speaking so slowly that other people could have noticed, or the opposite, being so fidgety"
-    " or restless that you have been moving around a lot more than usual",
-    "Thoughts that you would be better off dead, or of hurting yourself in some way",
+from ipt_groups.checkins.wording import (
+    PHQ9,
+    SAFETY_ITEM,
+    Instrument,
+    closed_text,
+    first_text,
+    get_instrument,
+    item9_number_text,
+    prompt_text,
+    reprompt_text,
+    skipped_text,
+    thank_you_text,
 )
-PHQ2_ITEMS = PHQ9_ITEMS[:2]
-MOOD_ITEM = "How has your mood been this week?"
 
-SAFETY_ITEM = 9  # PHQ-9 item 9: any answer above 0 needs same-day human follow-up
 SAFETY, ITEM9_UNKNOWN = "safety", "item9_unknown"  # events the caller turns into safety alerts
 PHQ2_POSITIVE_AT = 3
 PHQ9_BANDS = ((20, "severe"), (15, "moderately severe"), (10, "moderate"), (5, "mild"), (0, "minimal"))
 
 OPEN, COMPLETE, EXPIRED = "open", "complete", "expired"
-# Our texts stay within two concatenated GSM-7 segments (2 x 153 characters).
-MAX_SMS_CHARS = 306
-THANK_YOU_TEXT = "Thank you, that's the end of this check-in."
-CLOSED_TEXT = "Sorry, this check-in has closed. Thank you for replying."
-SKIPPED_PREFIX = "Skipped. "
-ITEM9_NUMBER_TEXT = "Thank you for telling us. If you can, for Q{n}/{count}: {guide}."
-
-
-@dataclass(frozen=True)
-class Instrument:
-    """A questionnaire: items asked one per SMS, each answered with an integer in [min, max]."""
-
-    key: str
-    items: tuple[str, ...]
-    min: int
-    max: int
-    labels: tuple[str, ...] = ()  # labels[i] names the answer min + i
-    intro: str = ""
-    stem: str = ""  # a short form of the question stem, repeated before each item
-    guide: str = ""  # how to answer; built from the labels when empty
-
-    @property
-    def answer_guide(self) -> str:
-        """How to answer, e.g. "Reply 0, 1, 2 or 3: 0 not at all, 1 several days, ..."."""
-        if self.guide:
-            return self.guide
-        values = [str(v) for v in range(self.min, self.max + 1)]
-        named = ", ".join(f"{v} {label}" for v, label in zip(values, self.labels, strict=True))
-        return f"Reply {', '.join(values[:-1])} or {values[-1]}: {named}"
-
-
-_PHQ_INTRO = "Hi, time for your check-in: {n} short questions, one at a time."
-_PHQ_STEM = "Last 2 weeks, how often"  # short enough that item 8 and its guide fit two segments
-PHQ9 = Instrument("phq9", PHQ9_ITEMS, 0, 3, PHQ_LABELS, intro=_PHQ_INTRO.format(n=9), stem=_PHQ_STEM)
-PHQ2 = Instrument("phq2", PHQ2_ITEMS, 0, 3, PHQ_LABELS, intro=_PHQ_INTRO.format(n=2), stem=_PHQ_STEM)
-MOOD = Instrument(
-    "mood",
-    (MOOD_ITEM,),
-    0,
-    10,
-    intro="Hi, time for your weekly check-in.",
-    guide="Reply 0 (worst) to 10 (best)",
-)
-INSTRUMENTS = {i.key: i for i in (PHQ9, PHQ2, MOOD)}
-
-
-def get_instrument(instrument: Instrument | str) -> Instrument:
-    """Return the Instrument for a key (or the Instrument itself); ValueError for unknown keys."""
-    if isinstance(instrument, Instrument):
-        return instrument
-    if instrument not in INSTRUMENTS:
-        raise ValueError(f"unknown instrument {instrument!r}; expected one of {sorted(INSTRUMENTS)}")
-    return INSTRUMENTS[instrument]
 
 
 # --- scoring ---------------------------------------------------------------------------------------
@@ -177,50 +115,6 @@ def _total(value: Score | int) -> int:
     return value
 
 
-# --- texts -----------------------------------------------------------------------------------------
-
-
-def intro_text(instrument: Instrument | str) -> str:
-    """The neutral opening line: no word of therapy, symptoms or problem area (lock screens show it)."""
-    return get_instrument(instrument).intro
-
-
-def prompt_text(instrument: Instrument | str, index: int) -> str:
-    """One item's SMS, saying how to answer, e.g. "Q2/9 Last 2 weeks, how often: ...?"."""
-    inst = get_instrument(instrument)
-    if len(inst.items) == 1:
-        return f"{inst.items[index]} {inst.answer_guide}"
-    return f"Q{index + 1}/{len(inst.items)} {inst.stem}: {inst.items[index]}? {inst.answer_guide}"
-
-
-def reprompt_text(instrument: Instrument | str, index: int) -> str:
-    """The one re-prompt after an unreadable answer: the allowed answers, and how to opt out."""
-    inst = get_instrument(instrument)
-    which = f"For Q{index + 1}/{len(inst.items)}: " if len(inst.items) > 1 else ""
-    return f"Sorry, I didn't understand. {which}{inst.answer_guide}. Text STOP to opt out."
-
-
-def item9_number_text(instrument: Instrument | str) -> str:
-    """After words that mean yes to item 9 (sent with the crisis line): the number, if they can."""
-    inst = get_instrument(instrument)
-    return ITEM9_NUMBER_TEXT.format(n=SAFETY_ITEM, count=len(inst.items), guide=inst.answer_guide)
-
-
-def message_texts(instrument: Instrument | str) -> list[str]:
-    """Every SMS a conversation on this instrument can send, for privacy and length checks."""
-    inst = get_instrument(instrument)
-    indexes = range(len(inst.items))
-    texts = [_first_message(inst)]
-    texts += [prompt_text(inst, i) for i in indexes] + [reprompt_text(inst, i) for i in indexes]
-    texts += [SKIPPED_PREFIX + prompt_text(inst, i) for i in indexes[1:]]
-    texts += [item9_number_text(inst)] if inst.key == "phq9" else []
-    return texts + [THANK_YOU_TEXT, CLOSED_TEXT]
-
-
-def _first_message(inst: Instrument) -> str:
-    return f"{inst.intro} {prompt_text(inst, 0)}"
-
-
 # --- conversation ----------------------------------------------------------------------------------
 
 
@@ -235,6 +129,7 @@ class Conversation:
     started_at: datetime
     expires_at: datetime
     status: str = OPEN
+    begun: bool = True  # False while the invitation waits for the member's first reply
 
 
 @dataclass(frozen=True)
@@ -247,23 +142,27 @@ class Step:
 
 
 def start_conversation(
-    instrument_key: Instrument | str, now: datetime, ttl: timedelta
+    instrument_key: Instrument | str, now: datetime, ttl: timedelta, invite: bool = False
 ) -> tuple[Conversation, str]:
-    """Open a conversation; the first SMS is the neutral intro followed by item 1."""
+    """Open a conversation; the first SMS is the neutral invitation (`invite`: the member's reply, any
+    reply, begins it) or the neutral intro followed by item 1."""
     inst = get_instrument(instrument_key)
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     if ttl <= timedelta(0):
         raise ValueError("ttl must be positive")
-    return Conversation(inst.key, (), 0, False, now, now + ttl), _first_message(inst)
+    conv = Conversation(inst.key, (), 0, False, now, now + ttl, begun=not invite)
+    return conv, first_text(inst, invite)
 
 
-def answer(conv: Conversation, text: str, now: datetime) -> Step:
-    """Apply one inbound reply (already known not to be a keyword) to an open conversation.
+def answer(conv: Conversation, text: str, now: datetime, instrument: Instrument | None = None) -> Step:
+    """Apply one inbound reply (already known not to be a keyword) to an open conversation, worded as
+    `instrument` (the reader's language; English by default).
 
-    A readable answer is recorded and the next item (or the thank-you) is sent. The first unreadable
-    answer to an item is re-prompted once; the second records None for that item and moves on, so a
-    member is never stuck. At or after expires_at nothing is recorded: the conversation expires.
+    The first reply to an invitation begins the check-in: item 1 is sent. A readable answer is
+    recorded and the next item (or the thank-you) is sent. The first unreadable answer to an item is
+    re-prompted once; the second records None for that item and moves on, so a member is never stuck.
+    At or after expires_at nothing is recorded: the conversation expires.
     Events: ("safety", {"item": 9, "value": v}) when PHQ-9 item 9 > 0 (the caller alerts a human and
     sends the crisis line), ("completed", Score) and ("expired", Score); a Score with a None answer is
     incomplete. Item 9 is read for safety first: words that mean yes (crisis.YES_WORDS) are a "safety" event
@@ -273,9 +172,11 @@ def answer(conv: Conversation, text: str, now: datetime) -> Step:
     """
     if conv.status != OPEN:
         return Step(conv, None)
+    inst = instrument or get_instrument(conv.instrument)
     if now >= conv.expires_at:
-        return _expired_answer(conv, text)
-    inst = get_instrument(conv.instrument)
+        return _expired_answer(conv, text, inst)
+    if not conv.begun:
+        return Step(replace(conv, begun=True), prompt_text(inst, 0))
     value = parse_answer(text, inst)
     if value is None and at_safety_item(conv):
         return _unreadable_item9(conv, inst, text)
@@ -284,11 +185,11 @@ def answer(conv: Conversation, text: str, now: datetime) -> Step:
     return _record(conv, inst, value)
 
 
-def _expired_answer(conv: Conversation, text: str) -> Step:
-    late = late_answer(conv, text)
+def _expired_answer(conv: Conversation, text: str, inst: Instrument) -> Step:
+    late = late_answer(conv, text, inst)
     expired = replace(conv, status=EXPIRED)
     events = (*(late or closing_events(conv)), ("expired", conversation_score(conv)))
-    return Step(expired, None if late else CLOSED_TEXT, events)
+    return Step(expired, None if late else closed_text(inst), events)
 
 
 def _unreadable_item9(conv: Conversation, inst: Instrument, text: str) -> Step:
@@ -307,12 +208,14 @@ def at_safety_item(conv: Conversation) -> bool:
     return conv.instrument == PHQ9.key and conv.position == SAFETY_ITEM - 1
 
 
-def late_answer(conv: Conversation, text: str) -> tuple[tuple[str, object], ...]:
+def late_answer(
+    conv: Conversation, text: str, instrument: Instrument | None = None
+) -> tuple[tuple[str, object], ...]:
     """The safety event of a reply to the item-9 prompt after the conversation closed: a value above
     0, or words that mean yes; nothing is recorded (the check-in is closed)."""
     if not at_safety_item(conv):
         return ()
-    value = parse_answer(text, PHQ9)
+    value = parse_answer(text, instrument or PHQ9)
     if value is None and reads_as_yes(text):
         return ((SAFETY, {"item": SAFETY_ITEM, "value": None, "words": True, "late": True}),)
     if value:
@@ -331,10 +234,10 @@ def _record(conv: Conversation, inst: Instrument, value: int | None) -> Step:
     events = _safety_events(inst, conv.position, value)
     conv = replace(conv, answers=(*conv.answers, value), position=conv.position + 1, reprompted=False)
     if conv.position < len(inst.items):
-        prefix = SKIPPED_PREFIX if value is None else ""
-        return Step(conv, prefix + prompt_text(inst, conv.position), events)
+        text = skipped_text(inst, conv.position) if value is None else prompt_text(inst, conv.position)
+        return Step(conv, text, events)
     done = replace(conv, status=COMPLETE)
-    return Step(done, THANK_YOU_TEXT, (*events, ("completed", conversation_score(done))))
+    return Step(done, thank_you_text(inst), (*events, ("completed", conversation_score(done))))
 
 
 def _safety_events(inst: Instrument, index: int, value: int | None) -> tuple[tuple[str, object], ...]:
@@ -353,47 +256,3 @@ def expire(conv: Conversation, now: datetime) -> Conversation:
 def conversation_score(conv: Conversation) -> Score:
     """Score a conversation's answers so far (incomplete unless every item has a value)."""
     return score(conv.instrument, conv.answers)
-
-
-# --- privacy ---------------------------------------------------------------------------------------
-
-FORBIDDEN_WORDS = (
-    "therapy",
-    "therapist",
-    "psychotherapy",
-    "psychotherapist",
-    "depression",
-    "depressed",
-    "diagnosis",
-    "diagnosed",
-    "grief",
-    "grieving",
-    "bereavement",
-    "bereaved",
-    "role dispute",
-    "role transition",
-    "interpersonal",
-    "IPT",
-    "mental health",
-    "counselling",
-    "counseling",
-    "counsellor",
-    "counselor",
-    "psychiatric",
-    "psychiatrist",
-    "psychologist",
-    "psychological",
-)
-
-
-def _word_pattern(phrase: str) -> re.Pattern[str]:
-    body = r"[\s_-]+".join(re.escape(part) for part in phrase.split())
-    return re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)
-
-
-_FORBIDDEN_PATTERNS = tuple((word, _word_pattern(word)) for word in FORBIDDEN_WORDS)
-
-
-def reveals_therapy(text: str) -> list[str]:
-    """The FORBIDDEN_WORDS found in `text` as whole words (case-insensitive; "role_dispute" counts)."""
-    return [word for word, pattern in _FORBIDDEN_PATTERNS if pattern.search(text or "")]

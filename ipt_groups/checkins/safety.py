@@ -10,6 +10,7 @@ from flask import current_app
 
 from ipt_groups.checkins import crisis
 from ipt_groups.checkins.alerts import raise_safety_alert
+from ipt_groups.messaging.languages import catalogues
 from ipt_groups.models import Alert, InboundMessage, Member
 from ipt_groups.settings import programme
 
@@ -32,10 +33,17 @@ def detect(text: str, language: str | None) -> crisis.CrisisMatch | None:
 
 
 def crisis_line(language: str | None) -> str:
-    """The crisis-line text for a reader of `language` (CRISIS_LINE_TEXT_<LANG>, CRISIS_LINE_TEXT)."""
+    """The crisis-line text for a reader of `language`: the programme's own text for their catalogue's
+    language (/settings/message-texts), else CRISIS_LINE_TEXT_<LANG>, else CRISIS_LINE_TEXT, else
+    their catalogue's (English when their language has none)."""
     config = current_app.config
-    return crisis.crisis_line_text(
-        language, config.get("CRISIS_LINE_TEXTS") or {}, config["CRISIS_LINE_TEXT"]
+    catalogue = catalogues().for_language(language)
+    own = programme.message_texts().get(catalogue.language, {}).get("crisis_line")
+    return own or crisis.crisis_line_text(
+        language,
+        config.get("CRISIS_LINE_TEXTS") or {},
+        config["CRISIS_LINE_TEXT"],
+        catalogue.texts["crisis_line"],
     )
 
 

@@ -10,7 +10,6 @@ from ipt_groups.checkins.planning import CHECKIN_WINDOW, checkin_due
 from ipt_groups.cycles.calendar import DEFAULT_REMINDERS, plan_reminder, rules_for
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import cancel_pending, plan_messages, plan_once
-from ipt_groups.messaging.texts import local_when
 from ipt_groups.messaging.timing import QuietHours
 from ipt_groups.models import Facilitator, Group, GroupSession, IndividualMeeting, Member, Message
 
@@ -110,9 +109,8 @@ def _timezone_of(message: Message) -> str:
 
 
 def _notify_members(group, session, notice: str, old_start: str | None, now: datetime) -> None:
-    old = datetime.fromisoformat(old_start) if old_start else None
+    """One notice per member; the old time is written when it is sent, in the member's language."""
     for member in group.current_members:
-        old_when = local_when(old, member.timezone, group.timezone)["when"] if old else ""
         key = f"m{member.id}:s{session.id}:{notice}:{session.starts_at:%Y%m%dT%H%M}"
         plan_once(
             {
@@ -123,7 +121,7 @@ def _notify_members(group, session, notice: str, old_start: str | None, now: dat
                 "session_id": session.id,
                 "due_at": now,
                 "deadline_at": session.starts_at,
-                "context": {"text": notice, "old_when": old_when},
+                "context": {"text": notice, "old_start": old_start or ""},
             }
         )
 

@@ -194,14 +194,19 @@ def _reply_to(sim: Simulation, persona: Persona, body: str, now: datetime) -> st
         return "STOP"
     if "Reply C" in body:
         return _rsvp(sim, persona, now)
+    if "Reply OK" in body or ("Reply 0" in body and body.startswith("Hi")):  # a check-in opens
+        if sim.rng.random() > persona.answers_p:
+            return None  # some check-ins go unanswered and expire
+        return "OK" if "Reply OK" in body else _score(sim, now)
     if "Reply 0" in body:
         if "better off dead" in body:
             return "2" if persona.item9 else "0"
-        opening = body.startswith("Hi") or "check-in" in body.lower()
-        if opening and sim.rng.random() > persona.answers_p:
-            return None  # some check-ins go unanswered and expire
-        return str(sim.rng.choice([0, 1, 1, 2, 2, 3] if sim.week(now) < 6 else [0, 0, 1, 1, 2]))
+        return _score(sim, now)
     return None
+
+
+def _score(sim: Simulation, now: datetime) -> str:
+    return str(sim.rng.choice([0, 1, 1, 2, 2, 3] if sim.week(now) < 6 else [0, 0, 1, 1, 2]))
 
 
 def _rsvp(sim: Simulation, persona: Persona, now: datetime) -> str | None:

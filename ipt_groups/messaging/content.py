@@ -1,10 +1,14 @@
-"""The text of a message, composed when it is sent so it shows the session's current time."""
+"""The text of a message, composed when it is sent so it shows the session's current time, in the
+recipient's language (their catalogue, with the programme's own texts) and timezone."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from ipt_groups.extensions import db
+from ipt_groups.messaging.catalogue import Catalogue, shipped
 from ipt_groups.messaging.recipients import Recipient
-from ipt_groups.messaging.texts import first_name, local_when, render
+from ipt_groups.messaging.texts import day_relation, day_word, first_name, local_when, roster
 from ipt_groups.models import Group, GroupSession, IndividualMeeting, Message
 
 
@@ -14,10 +18,14 @@ def compose(message: Message, recipient: Recipient, settings) -> str:
         return message.context["body"]
     if message.kind in settings.kinds:  # as a preview; the dispatcher calls the kind's compose instead
         return settings.kinds[message.kind].preview(message)
+    catalogue = (settings.catalogues or shipped()).localised(recipient.language, settings.texts)
     context = {"programme": settings.programme, "first_name": first_name(recipient.name)}
-    context.update(_subject_context(message, recipient))
-    context.update({k: v for k, v in message.context.items() if k != "text"})
-    return render(message.context.get("text") or text_key(message), context, settings.texts)
+    context.update(_subject_context(message, recipient, catalogue))
+    context.update({k: v for k, v in message.context.items() if k not in ("text", "old_start", "day")})
+    if message.context.get("old_start"):
+        old = datetime.fromisoformat(message.context["old_start"])
+        context["old_when"] = local_when(old, recipient.timezone, catalogue, context.get("group_tz"))["when"]
+    return catalogue.render(message.context.get("text") or text_key(message), context)
 
 
 def text_key(message: Message) -> str:
@@ -25,16 +33,24 @@ def text_key(message: Message) -> str:
     return f"{'meeting' if message.meeting_id else 'session'}_{message.kind}"
 
 
-def _subject_context(message: Message, recipient: Recipient) -> dict:
+def _subject_context(message: Message, recipient: Recipient, catalogue: Catalogue) -> dict:
     if message.meeting_id is not None:
         meeting = db.session.get(IndividualMeeting, message.meeting_id)
-        return local_when(meeting.starts_at, recipient.timezone)
+        return _when(meeting.starts_at, message, recipient, catalogue)
     if message.session_id is None:
         return {}
     session = db.session.get(GroupSession, message.session_id)
     group = db.session.get(Group, session.group_id)
-    context = local_when(session.starts_at, recipient.timezone, group.timezone)
+    context = _when(session.starts_at, message, recipient, catalogue, group.timezone)
+    context["group_tz"] = group.timezone
     if message.facilitator_id is not None:
-        names = sorted(m.name for m in group.current_members)
-        context.update(group=group.name, count=len(names), roster=", ".join(names))
+        names = [m.name for m in group.current_members]
+        context.update(group=group.name, count=len(names), roster=roster(names))
     return context
+
+
+def _when(starts_at: datetime, message: Message, recipient: Recipient, catalogue: Catalogue, group_tz=None):
+    """When the meeting is, and which day, seen from when the text is due (the planned send time)."""
+    context = local_when(starts_at, recipient.timezone, catalogue, group_tz)
+    relation = message.context.get("day") or day_relation(starts_at, message.due_at, recipient.timezone)
+    return {**context, "day": day_word(catalogue, relation)}

@@ -22,6 +22,7 @@ from ipt_groups.messaging.base import (
     UnknownOutcomeError,
     mask_phone,
 )
+from ipt_groups.messaging.catalogue import Catalogues
 from ipt_groups.messaging.content import compose
 from ipt_groups.messaging.outbox import (
     MAX_ATTEMPTS,
@@ -35,6 +36,7 @@ from ipt_groups.messaging.outbox import (
 )
 from ipt_groups.messaging.recipients import Recipient, resolve_recipient
 from ipt_groups.messaging.refusals import apply_permanent_failure
+from ipt_groups.messaging.segments import measure
 from ipt_groups.messaging.timing import QuietHours, defer_out_of_quiet, in_quiet_hours
 from ipt_groups.models import Message
 from ipt_groups.models.message import SAFETY_KINDS
@@ -59,8 +61,9 @@ class DispatchSettings:
     batch: int
     quiet: QuietHours
     status_callback: str | None = None
-    texts: dict | None = None
+    texts: dict | None = None  # the programme's own texts, by language then key
     programme: str = ""
+    catalogues: Catalogues | None = None  # None: the shipped catalogues
     threads: int = 1  # parallel senders (PostgreSQL); one recipient's messages stay on one thread
     budget_s: float = 0.0  # keep claiming batches for this long while whole batches come back
     kinds: Mapping[str, KindHandler] = field(default_factory=dict)  # kinds a capability composes itself
@@ -160,6 +163,7 @@ def deliver(message_id: int, sender: Sender, now: datetime, settings: DispatchSe
         return hold
     handler = settings.kinds.get(message.kind)
     message.body = handler.compose(message, now) if handler else compose(message, recipient, settings)
+    message.segments = measure(message.body).count
     message.send_started_at = now
     db.session.commit()
     if pacer is not None:

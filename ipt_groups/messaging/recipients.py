@@ -18,6 +18,7 @@ class Recipient:
     phone: str
     timezone: str
     blocked: str | None = None
+    language: str = "en"  # the language their texts are written in (English if it has no catalogue)
 
 
 def resolve_recipient(message: Message) -> Recipient:
@@ -26,22 +27,25 @@ def resolve_recipient(message: Message) -> Recipient:
         return _member(db.session.get(Member, message.member_id))
     if message.facilitator_id is not None:
         f = db.session.get(Facilitator, message.facilitator_id)
-        return Recipient(f.name, f.phone, f.timezone)
+        return Recipient(f.name, f.phone, f.timezone, language=f.language)
     if message.coordinator_id is not None:
         return _coordinator(db.session.get(Coordinator, message.coordinator_id))
-    tz = current_app.config["PROGRAMME_TIMEZONE"]
-    return Recipient("on call", message.to_phone or "", tz, None if message.to_phone else "no phone number")
+    config = current_app.config
+    blocked = None if message.to_phone else "no phone number"
+    return Recipient(
+        "on call", message.to_phone or "", config["PROGRAMME_TIMEZONE"], blocked, config["ONCALL_LANGUAGE"]
+    )
 
 
 def _coordinator(c: Coordinator) -> Recipient:
     blocked = None if c.phone else "the coordinator has no phone number"
     if c.active is False:
         blocked = "the coordinator is no longer active"
-    return Recipient(c.name, c.phone or "", c.timezone, blocked)
+    return Recipient(c.name, c.phone or "", c.timezone, blocked, c.language)
 
 
 def _member(member: Member) -> Recipient:
-    return Recipient(member.name, member.phone, member.timezone, member_block_reason(member))
+    return Recipient(member.name, member.phone, member.timezone, member_block_reason(member), member.language)
 
 
 def member_block_reason(member: Member) -> str | None:

@@ -20,6 +20,10 @@ class MessageSchema(Schema):
     attempts = fields.Int()
     reason = fields.Str(allow_none=True)
     body = fields.Str(allow_none=True)
+    segments = fields.Int(
+        allow_none=True,
+        metadata={"description": "SMS segments the body costs (GSM-7 or UCS-2), once composed"},
+    )
     delivery_status = fields.Str(allow_none=True)
 
 

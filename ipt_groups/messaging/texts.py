@@ -1,49 +1,97 @@
-"""Message texts. Lock screens show SMS to anyone nearby, so no default text names therapy, a
-diagnosis, a problem area or a group's topic; a programme may replace any text (setting
-`message_texts`), and the same placeholders are available."""
+"""The facts a text shows, written for its reader: dates and times in the reader's locale and timezone
+(Babel, with the patterns of the reader's catalogue: "Tue 02 Mar at 18:00", "mar 2 de mar, 18:00"),
+which day a meeting is, names as a lock screen may show them, and the words it may not show (therapy,
+a diagnosis, a problem area, in every catalogue's language). Pure: Babel and the standard library."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-DEFAULT_TEXTS = {
-    "session_reminder_24h": "Hi {first_name}, a reminder from {programme}: your group meets tomorrow, "
-    "{when}. Reply C to confirm or X if you can't come.",
-    "session_reminder_2h": "Hi {first_name}, your group meets today at {time}. See you soon.",
-    "meeting_reminder_24h": "Hi {first_name}, a reminder from {programme}: your one-to-one meeting "
-    "is tomorrow, {when}.",
-    "meeting_reminder_2h": "Hi {first_name}, your one-to-one meeting is today at {time}.",
-    "session_facilitator_24h": "{programme}: {group} meets tomorrow, {when}. {count} members: {roster}.",
-    "session_moved": "Hi {first_name}, {programme}: your group's meeting on {old_when} has moved to {when}.",
-    "session_cancelled": "Hi {first_name}, {programme}: your group's meeting on {old_when} is cancelled.",
-    "missed_you": "Hi {first_name}, we missed you at the group this week. We hope to see you next time. "
-    "Reply C to tell us you're coming.",
-    "session_cancelled_shifted": "Hi {first_name}, {programme}: your group's meeting on {old_when} is "
-    "cancelled. The rest move one week later; the next is {when}.",
-}
+from babel.dates import format_datetime
+
+from ipt_groups.messaging.catalogue import Catalogue, shipped
+
+DAY_RELATIONS = ("today", "tomorrow", "later")
 
 
-class _Blank(dict):
-    def __missing__(self, key: str) -> str:
-        return ""
+def local_when(instant: datetime, tz: str, catalogue: Catalogue, group_tz: str | None = None) -> dict:
+    """`when`, `date` and `time` as the reader reads them; the zone is named when it is not the group's."""
+    zone = ZoneInfo(tz)
+    named = bool(group_tz and group_tz != tz)
+    formats = catalogue.formats
+
+    def written(pattern: str) -> str:
+        return format_datetime(instant, formats[pattern], tzinfo=zone, locale=catalogue.locale)
+
+    return {
+        "when": written("when_zone" if named else "when"),
+        "date": written("date"),
+        "time": written("time_zone" if named else "time"),
+    }
 
 
-def render(key: str, context: dict, overrides: dict | None = None) -> str:
-    """The text for `key` with its placeholders filled; unknown placeholders become empty."""
-    template = (overrides or {}).get(key) or DEFAULT_TEXTS[key]
-    return " ".join(template.format_map(_Blank(context)).split())
+def day_relation(starts_at: datetime, sent_at: datetime, tz: str) -> str:
+    """Whether a meeting is "today", "tomorrow" or "later", seen from when its text is sent, in the
+    reader's timezone."""
+    zone = ZoneInfo(tz)
+    days = (starts_at.astimezone(zone).date() - sent_at.astimezone(zone).date()).days
+    return DAY_RELATIONS[min(max(days, 0), 2)]
 
 
-def local_when(instant: datetime, tz: str, group_tz: str | None = None) -> dict:
-    """Date and time as the recipient reads them; the zone is named when it is not the group's."""
-    local = instant.astimezone(ZoneInfo(tz))
-    time = local.strftime("%H:%M")
-    if group_tz and group_tz != tz:
-        time += f" {local.tzname()}"
-    return {"when": f"{local:%a %d %b} at {time}", "time": time, "date": f"{local:%a %d %b}"}
+def day_word(catalogue: Catalogue, relation: str) -> str:
+    """The reader's word for a day relation ("tomorrow", "mañana")."""
+    return catalogue.texts[f"day_{relation}"]
 
 
 def first_name(name: str) -> str:
     """The first word of a name, for a friendly greeting."""
     return (name or "").split(" ")[0]
+
+
+def short_name(name: str) -> str:
+    """A first name and the initial of the last name ("Rosa D"): what a text may show of a member."""
+    words = (name or "").split()
+    return f"{words[0]} {words[-1][0]}" if len(words) > 1 else (words[0] if words else "")
+
+
+def roster(names: Iterable[str]) -> str:
+    """Members as a facilitator's text lists them: first names and initials, in alphabetical order."""
+    return ", ".join(sorted(short_name(n) for n in names))
+
+
+def _folded(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=16)
+def _patterns(words: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    def pattern(phrase: str) -> re.Pattern[str]:
+        body = r"[\s_-]+".join(re.escape(part) for part in _folded(phrase).split())
+        return re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)
+
+    return tuple((word, pattern(word)) for word in words)
+
+
+def forbidden_words(catalogues: Iterable[Catalogue] | None = None) -> tuple[str, ...]:
+    """Every catalogue's words a lock screen must not show (a Spanish word in an English text counts)."""
+    found = (w for c in (catalogues or shipped().by_language.values()) for w in c.forbidden)
+    return tuple(dict.fromkeys(found))
+
+
+def reveals_therapy(text: str, words: tuple[str, ...] | None = None) -> list[str]:
+    """The forbidden words found in `text` as whole words, ignoring case and accents ("role_dispute" and
+    "depresion" count)."""
+    folded = _folded(text)
+    return [word for word, pattern in _patterns(words or forbidden_words()) if pattern.search(folded)]
+
+
+def sample_dates(start: datetime, days: int = 7) -> list[datetime]:
+    """A week of instants in every month from `start` (every day name and month name), for measuring
+    the longest date a text can show."""
+    return [start.replace(month=m) + timedelta(days=d) for m in range(1, 13) for d in range(days)]

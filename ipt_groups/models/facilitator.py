@@ -20,7 +20,10 @@ class Facilitator(db.Model):
     phone: Mapped[str] = mapped_column(String(20), unique=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     timezone: Mapped[str] = mapped_column(String(64))
-    languages: Mapped[list] = mapped_column(JSON, default=list)
+    languages: Mapped[list] = mapped_column(JSON, default=list)  # the languages their groups can meet in
+    language: Mapped[str] = mapped_column(
+        String(16), default="en", server_default="en"
+    )  # the language of their own texts
     availability: Mapped[list] = mapped_column(JSON, default=list)
     problem_areas: Mapped[list] = mapped_column(JSON, default=list)
     max_groups: Mapped[int] = mapped_column(default=2)

@@ -50,6 +50,7 @@ class Message(db.Model):
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("individual_meetings.id"))
     context: Mapped[dict] = mapped_column(JSON, default=dict)
     body: Mapped[str | None] = mapped_column(Text)
+    segments: Mapped[int | None]  # what the body costs: SMS segments (GSM-7 or UCS-2), set when composed
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(16), default="pending")

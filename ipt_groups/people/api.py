@@ -3,6 +3,8 @@ phones alerts escalate to): coordinators only."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -13,6 +15,7 @@ from ipt_groups.api.clock import now
 from ipt_groups.api.pages import paginate_query
 from ipt_groups.errors import InvalidInput
 from ipt_groups.extensions import db
+from ipt_groups.messaging.languages import language_warning
 from ipt_groups.models import Coordinator, Facilitator, Member
 from ipt_groups.people import coordinators, roster
 from ipt_groups.people.schemas import (
@@ -21,6 +24,7 @@ from ipt_groups.people.schemas import (
     CoordinatorSchema,
     FacilitatorArgs,
     FacilitatorPatchArgs,
+    FacilitatorQueryArgs,
     FacilitatorSchema,
     ImportArgs,
     ImportResultSchema,
@@ -43,7 +47,8 @@ class Members(MethodView):
     @members_bp.response(200, MemberSchema(many=True))
     @members_bp.paginate()
     def get(self, filters, pagination_parameters):
-        """List members, longest-waiting first; filter by status, problem area, language."""
+        """List members, longest-waiting first; filter by status, problem area, language, and
+        `no_catalogue=true` for those whose language has no catalogue (their texts go in English)."""
         coordinator()
         return paginate_query(roster.list_members(filters), pagination_parameters)
 
@@ -102,8 +107,18 @@ def import_members(args):
     who = coordinator()
     rows, members = import_waitlist(_csv_text(), args["dry_run"], who.actor, now())
     db.session.commit()
-    result = {"dry_run": args["dry_run"], "rows": rows, "created": len(members), "members": members}
-    return result, 200 if args["dry_run"] else 201
+    result = {"dry_run": args["dry_run"], "rows": len(rows), "created": len(members), "members": members}
+    return result | {"warnings": _import_warnings(rows)}, 200 if args["dry_run"] else 201
+
+
+def _import_warnings(rows: list[dict]) -> list[str]:
+    """One warning per language without a catalogue, with how many rows are in it."""
+    counts = Counter(row["language"] for row in rows)
+    return [
+        f"{counts[language]} rows in {language!r}: {warning}"
+        for language in sorted(counts)
+        if (warning := language_warning(language))
+    ]
 
 
 def _csv_text() -> str:
@@ -131,12 +146,13 @@ facilitators_bp.before_request(coordinators_only)
 
 @facilitators_bp.route("")
 class Facilitators(MethodView):
+    @facilitators_bp.arguments(FacilitatorQueryArgs, location="query")
     @facilitators_bp.response(200, FacilitatorSchema(many=True))
     @facilitators_bp.paginate()
-    def get(self, pagination_parameters):
-        """List facilitators."""
+    def get(self, filters, pagination_parameters):
+        """List facilitators; `no_catalogue=true` lists those whose texts fall back to English."""
         coordinator()
-        return paginate_query(select(Facilitator).order_by(Facilitator.id), pagination_parameters)
+        return paginate_query(roster.list_facilitators(filters), pagination_parameters)
 
     @facilitators_bp.arguments(FacilitatorArgs)
     @facilitators_bp.response(201, FacilitatorSchema)

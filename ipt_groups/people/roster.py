@@ -11,6 +11,7 @@ from ipt_groups.auth import delete_tokens
 from ipt_groups.cycles.cohort import leave_cycle
 from ipt_groups.errors import Conflict, InvalidInput
 from ipt_groups.extensions import db
+from ipt_groups.messaging.languages import without_catalogue
 from ipt_groups.models import ApiToken, Enrolment, Facilitator, Group, Member
 
 ACTIVE_GROUP_STATUSES = ("forming", "scheduled", "running")
@@ -43,7 +44,21 @@ def list_members(filters: dict) -> Select:
     for key in ("status", "problem_area", "language"):
         if key in filters:
             query = query.where(getattr(Member, key) == filters[key])
-    return query
+    return _by_catalogue(query, Member.language, filters.get("no_catalogue"))
+
+
+def list_facilitators(filters: dict) -> Select:
+    """Facilitators matching the filters, in id order."""
+    query = select(Facilitator).order_by(Facilitator.id)
+    return _by_catalogue(query, Facilitator.language, filters.get("no_catalogue"))
+
+
+def _by_catalogue(query: Select, column, no_catalogue: bool | None) -> Select:
+    """Only those whose language has no catalogue (they get English), or only those whose has one."""
+    if no_catalogue is None:
+        return query
+    missing = without_catalogue(db.session.scalars(select(column).distinct()))
+    return query.where(column.in_(missing) if no_catalogue else column.not_in(missing))
 
 
 def update_member(member: Member, changes: dict, actor: str, now: datetime) -> Member:
@@ -84,6 +99,7 @@ def create_facilitator(data: dict, actor: str, now: datetime) -> Facilitator:
     """Add a facilitator to the roster."""
     ensure_unique(Facilitator, "phone", data["phone"])
     ensure_unique(Facilitator, "email", data["email"])
+    data = {"language": data["languages"][0], **data}  # their texts: the first language they lead in
     facilitator = Facilitator(**data, created_at=now, updated_at=now)
     db.session.add(facilitator)
     db.session.flush()

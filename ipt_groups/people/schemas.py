@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ipt_groups.api.fields import JsonBool, Language, Phone, Timezone
+from ipt_groups.messaging.languages import language_warning
 from ipt_groups.people.availability import parse_window
 from ipt_groups.vocabulary import AGE_BANDS, MEMBER_STATUSES, PROBLEM_AREAS
 
@@ -30,6 +31,15 @@ class Availability(fields.List):
         return out
 
 
+def language_warnings(person) -> list[str]:
+    """Whether the person's texts fall back to English: their language has no catalogue."""
+    warning = language_warning(person.language)
+    return [warning] if warning else []
+
+
+_WARNINGS = {"description": "e.g. no catalogue for their language: their texts go in English"}
+
+
 class MemberSchema(Schema):
     id = fields.Int()
     name = fields.Str()
@@ -48,6 +58,7 @@ class MemberSchema(Schema):
     notes = fields.Str(allow_none=True)
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
+    warnings = fields.Function(language_warnings, metadata=_WARNINGS)
 
 
 class MemberArgs(Schema):
@@ -83,6 +94,9 @@ class MemberQueryArgs(Schema):
     status = fields.Str(validate=validate.OneOf(MEMBER_STATUSES))
     problem_area = fields.Str(validate=validate.OneOf(PROBLEM_AREAS))
     language = Language()
+    no_catalogue = fields.Bool(
+        metadata={"description": "true: only members whose language has no catalogue (they get English)"}
+    )
 
 
 class ImportArgs(Schema):
@@ -94,6 +108,7 @@ class ImportResultSchema(Schema):
     rows = fields.Int(metadata={"description": "valid rows in the file"})
     created = fields.Int()
     members = fields.List(fields.Nested(MemberSchema))
+    warnings = fields.List(fields.Str(), metadata=_WARNINGS)
 
 
 class FacilitatorSchema(Schema):
@@ -103,11 +118,13 @@ class FacilitatorSchema(Schema):
     email = fields.Str()
     timezone = fields.Str()
     languages = fields.List(fields.Str())
+    language = fields.Str(metadata={"description": "the language of their own texts"})
     availability = fields.List(fields.Dict())
     problem_areas = fields.List(fields.Str())
     max_groups = fields.Int()
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
+    warnings = fields.Function(language_warnings, metadata=_WARNINGS)
 
 
 class FacilitatorArgs(Schema):
@@ -118,6 +135,10 @@ class FacilitatorArgs(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     timezone = Timezone(required=True)
     languages = fields.List(Language(), required=True, validate=validate.Length(min=1))
+    language = Language(
+        validate=validate.Length(max=16),
+        metadata={"description": "the language of their own texts (default: the first of `languages`)"},
+    )
     availability = Availability(load_default=list)
     problem_areas = fields.List(fields.Str(validate=validate.OneOf(PROBLEM_AREAS)), load_default=list)
     max_groups = fields.Int(load_default=2, validate=validate.Range(min=1, max=20))
@@ -134,6 +155,12 @@ class FacilitatorPatchArgs(FacilitatorArgs):
     """Changes to a facilitator; loaded with partial=True."""
 
 
+class FacilitatorQueryArgs(Schema):
+    no_catalogue = fields.Bool(
+        metadata={"description": "true: only facilitators whose language has no catalogue (they get English)"}
+    )
+
+
 class CoordinatorSchema(Schema):
     id = fields.Int()
     name = fields.Str()
@@ -143,6 +170,7 @@ class CoordinatorSchema(Schema):
     active = fields.Bool()
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
+    warnings = fields.Function(language_warnings, metadata=_WARNINGS)
 
 
 class CoordinatorArgs(Schema):

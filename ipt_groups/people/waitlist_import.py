@@ -145,9 +145,9 @@ def _known_phones(phones) -> set[str]:
     return set(db.session.scalars(select(Member.phone).where(Member.phone.in_(list(phones)))))
 
 
-def import_waitlist(text: str, dry_run: bool, actor: str, now: datetime) -> tuple[int, list[Member]]:
+def import_waitlist(text: str, dry_run: bool, actor: str, now: datetime) -> tuple[list[dict], list[Member]]:
     """Validate the whole file, then (unless a dry run) add every row to the waitlist.
 
-    Returns the number of valid rows and the members created (none on a dry run)."""
+    Returns the valid rows (as member fields) and the members created (none on a dry run)."""
     rows = validate_rows(read_rows(text))
-    return len(rows), [] if dry_run else [create_member(row, actor, now) for row in rows]
+    return rows, [] if dry_run else [create_member(row, actor, now) for row in rows]

@@ -3,46 +3,84 @@
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from ipt_groups.api.access import coordinator, coordinators_only
 from ipt_groups.api.clock import now
 from ipt_groups.api.fields import JsonBool, Language
 from ipt_groups.checkins import crisis
 from ipt_groups.extensions import db
-from ipt_groups.messaging.texts import DEFAULT_TEXTS
+from ipt_groups.messaging.languages import catalogues
 from ipt_groups.settings import programme
 
 bp = Blueprint("settings", __name__, url_prefix="/api/v1/settings", description="Programme settings")
 bp.before_request(coordinators_only)
 
 
+_BY_LANGUAGE = fields.Dict(keys=fields.Str(), values=fields.Dict(keys=fields.Str(), values=fields.Str()))
+
+
+class TextsByLanguage(fields.Dict):
+    """Texts by language, then key: {"es": {"session_reminder_2h": "..."}}. A text given directly
+    under its key ({"session_reminder_2h": "..."}, the shape before languages) is English."""
+
+    def __init__(self, **kwargs):
+        super().__init__(keys=fields.Str(), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        out: dict[str, dict[str, str]] = {}
+        errors = {}
+        for key, texts in super()._deserialize(value, attr, data, **kwargs).items():
+            if isinstance(texts, str):
+                out.setdefault("en", {})[key] = texts
+            elif not Language.PATTERN.match(key):
+                errors[key] = [f"{key!r} is not a language tag such as 'es' (or a text's key with a text)"]
+            elif not isinstance(texts, dict) or not all(isinstance(t, str) for t in texts.values()):
+                errors[key] = ["must map text keys to texts"]
+            else:
+                out.setdefault(key.lower(), {}).update(texts)
+        if errors:
+            raise ValidationError(errors)
+        return out
+
+
 class TextsSchema(Schema):
-    defaults = fields.Dict(keys=fields.Str(), values=fields.Str())
-    texts = fields.Dict(keys=fields.Str(), values=fields.Str())
+    languages = fields.Dict(keys=fields.Str(), values=fields.Str(), metadata={"description": "tag: name"})
+    defaults = _BY_LANGUAGE
+    texts = _BY_LANGUAGE
 
 
 class TextsArgs(Schema):
-    texts = fields.Dict(keys=fields.Str(), values=fields.Str(), required=True)
+    texts = TextsByLanguage(required=True)
     allow_topic_words = JsonBool(load_default=False)
+
+
+def _texts(own: dict) -> dict:
+    found = catalogues().by_language
+    return {
+        "languages": {tag: c.name for tag, c in found.items()},
+        "defaults": {tag: dict(c.texts) for tag, c in found.items()},
+        "texts": own,
+    }
 
 
 @bp.route("/message-texts")
 class MessageTexts(MethodView):
     @bp.response(200, TextsSchema)
     def get(self):
-        """The default texts and the programme's own replacements."""
-        return {"defaults": DEFAULT_TEXTS, "texts": programme.message_texts()}
+        """Every catalogue's texts by language, and the programme's own replacements."""
+        return _texts(programme.message_texts())
 
     @bp.arguments(TextsArgs)
     @bp.response(200, TextsSchema)
     def put(self, data):
-        """Replace the programme's texts; a text naming therapy or a topic needs allow_topic_words."""
+        """Replace the programme's texts, by language; each keeps the placeholders its text needs and its
+        segment budget, and a text naming therapy or a topic needs allow_topic_words."""
         texts = programme.set_message_texts(
             data["texts"], data["allow_topic_words"], coordinator().actor, now()
         )
         db.session.commit()
-        return {"defaults": DEFAULT_TEXTS, "texts": texts}
+        return _texts(texts)
 
 
 class CrisisPhrasesSchema(Schema):

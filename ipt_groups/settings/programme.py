@@ -3,57 +3,48 @@ crisis the programme adds to the built-in lists."""
 
 from __future__ import annotations
 
-import string
 from datetime import datetime
 
+from flask import current_app
+
 from ipt_groups.audit import record_change
-from ipt_groups.checkins.crisis import normalise, phrase_problems, primary
-from ipt_groups.checkins.instruments import reveals_therapy
+from ipt_groups.checkins.crisis import normalise, phrase_problems
 from ipt_groups.errors import InvalidInput
 from ipt_groups.extensions import db
-from ipt_groups.messaging.texts import DEFAULT_TEXTS
+from ipt_groups.messaging.catalogue import Catalogue, primary
+from ipt_groups.messaging.languages import catalogues
 from ipt_groups.models import Setting
+from ipt_groups.settings.texts import texts_problems
 
-PLACEHOLDERS = {"first_name", "programme", "when", "time", "date", "group", "count", "roster", "old_when"}
 
-
-def message_texts() -> dict:
-    """The programme's own texts (only those it changed)."""
+def message_texts() -> dict[str, dict[str, str]]:
+    """The programme's own texts by language (only those it changed)."""
     row = db.session.get(Setting, "message_texts")
-    return dict(row.value) if row else {}
+    return {language: dict(texts) for language, texts in (row.value if row else {}).items()}
+
+
+def catalogue_for(language: str | None) -> Catalogue:
+    """The reader's catalogue (English when their language has none) with the programme's own texts."""
+    return catalogues().localised(language, message_texts())
 
 
 def set_message_texts(texts: dict, allow_topic_words: bool, actor: str, now: datetime) -> dict:
-    """Replace the programme's texts after checking keys, placeholders and privacy."""
-    errors = {
-        key: problems for key, text in texts.items() if (problems := _problems(key, text, allow_topic_words))
-    }
+    """Replace the programme's texts (by language, then key) after checking languages, keys,
+    placeholders, privacy and segments; stored under each catalogue's own tag ("es-MX" is "es")."""
+    found = catalogues()
+    errors = texts_problems(texts, found, allow_topic_words, current_app.config["PROGRAMME_NAME"])
     if errors:
-        raise InvalidInput("some texts cannot be used", errors)
+        raise InvalidInput("some texts cannot be used", {"texts": errors})
+    stored: dict[str, dict[str, str]] = {}
+    for language, by_key in texts.items():
+        stored.setdefault(found.get(language).language, {}).update(by_key)
     row = db.session.get(Setting, "message_texts") or Setting(key="message_texts", value={})
     before = dict(row.value or {})
-    row.value, row.updated_at = dict(texts), now
+    row.value, row.updated_at = {k: v for k, v in stored.items() if v}, now
     db.session.add(row)
     db.session.flush()
-    record_change(actor, "settings.message_texts", row, before, dict(texts))
+    record_change(actor, "settings.message_texts", row, before, dict(row.value))
     return row.value
-
-
-def _problems(key: str, text: str, allow_topic_words: bool) -> list[str]:
-    if key not in DEFAULT_TEXTS:
-        return [f"not a message text (known: {', '.join(sorted(DEFAULT_TEXTS))})"]
-    problems = []
-    try:
-        names = {field for _, field, _, _ in string.Formatter().parse(text) if field}
-    except ValueError as exc:
-        return [f"not a valid template: {exc}"]
-    if unknown := sorted(names - PLACEHOLDERS):
-        problems.append(
-            f"unknown placeholders: {', '.join(unknown)} (known: {', '.join(sorted(PLACEHOLDERS))})"
-        )
-    if (words := reveals_therapy(text)) and not allow_topic_words:
-        problems.append(f"lock screens would show {', '.join(words)}; set allow_topic_words to choose this")
-    return problems
 
 
 def crisis_phrases() -> dict[str, list[str]]:

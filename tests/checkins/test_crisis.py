@@ -8,7 +8,6 @@ import pytest
 
 from ipt_groups.checkins.crisis import (
     BUILT_IN_PHRASES,
-    CRISIS_LINE_TEXTS,
     CrisisMatch,
     crisis_line_text,
     detect_crisis,
@@ -16,6 +15,10 @@ from ipt_groups.checkins.crisis import (
     phrase_lists,
     phrase_problems,
 )
+from ipt_groups.messaging.catalogue import shipped
+
+# The crisis-line texts are in the catalogues now; the caller passes the reader's catalogue's as default.
+CRISIS_LINE_TEXTS = {lang: c.texts["crisis_line"] for lang, c in shipped().by_language.items()}
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "crisis-phrases.md"
 
@@ -171,7 +174,8 @@ def test_phrase_problems(phrase, ok):
     ],
 )
 def test_crisis_line_text_per_language(language, own, general, expected):
-    assert crisis_line_text(language, own, general) == expected
+    default = shipped().for_language(language).texts["crisis_line"]
+    assert crisis_line_text(language, own, general, default) == expected
 
 
 @pytest.mark.parametrize("language", sorted(BUILT_IN_PHRASES))

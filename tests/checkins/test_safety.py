@@ -7,14 +7,15 @@ from datetime import timedelta
 import pytest
 
 from ipt_groups.checkins.conversations import expire_checkins
-from ipt_groups.checkins.crisis import BUILT_IN_PHRASES, CRISIS_LINE_TEXTS
+from ipt_groups.checkins.crisis import BUILT_IN_PHRASES
 from ipt_groups.extensions import db as _db
 from ipt_groups.groups.operations import enrol_member
+from ipt_groups.messaging.catalogue import shipped
 from ipt_groups.models import Alert, AuditEntry, Checkin, InboundMessage, Member, Message
 from tests.checkins.test_webhooks import NOON_CHICAGO, _send_checkin, reply, sms, twilio_config  # noqa: F401
 from tests.conftest import NOW, count
 
-EN_LINE, ES_LINE = CRISIS_LINE_TEXTS["en"], CRISIS_LINE_TEXTS["es"]
+EN_LINE, ES_LINE = (shipped().by_language[lang].texts["crisis_line"] for lang in ("en", "es"))
 STRANGER = "+13125559999"
 
 

@@ -1,35 +1,38 @@
 """Tests for the SMS survey core: keywords, answers, scoring, conversations, item 9, privacy (crisis
 words: test_crisis.py)."""
 
-import string
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ipt_groups.checkins import instruments, replies
+from ipt_groups.checkins import instruments, replies, wording
 from ipt_groups.checkins.instruments import (
-    MOOD,
-    PHQ2,
-    PHQ9,
     Conversation,
     Score,
     answer,
     expire,
-    intro_text,
-    message_texts,
-    prompt_text,
     response,
-    reveals_therapy,
     score,
     start_conversation,
 )
 from ipt_groups.checkins.replies import classify, parse_answer
+from ipt_groups.checkins.wording import (
+    MOOD,
+    PHQ2,
+    PHQ9,
+    closed_text,
+    intro_text,
+    message_texts,
+    prompt_text,
+    thank_you_text,
+)
+from ipt_groups.messaging.catalogue import shipped
+from ipt_groups.messaging.segments import GSM7, measure
+from ipt_groups.messaging.texts import reveals_therapy
 
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
 TTL = timedelta(hours=48)
-# GSM-7 basic characters we allow ourselves: anything else (curly quotes, emoji) switches to UCS-2
-# and halves the characters per segment.
-GSM7_SAFE = set(string.ascii_letters + string.digits + " .,:;?!'()-/\"&%+*<>=@#$_\n")
+ENGLISH = shipped().reference
 
 
 def _casings(word: str) -> list[str]:
@@ -41,9 +44,9 @@ def _casings(word: str) -> list[str]:
 KEYWORD_CASES = [
     (text, kind, word)
     for kind, words in (
-        ("stop", replies.STOP_KEYWORDS),
-        ("start", replies.START_KEYWORDS),
-        ("help", replies.HELP_KEYWORDS),
+        ("stop", ENGLISH.keywords["opt_out"]),
+        ("start", ENGLISH.keywords["opt_in"]),
+        ("help", ENGLISH.keywords["help"]),
     )
     for word in words
     for text in _casings(word)
@@ -67,7 +70,7 @@ def test_keywords_in_any_casing_and_punctuation(text, kind, keyword):
         ("x", "rsvp_decline"),
         ("\tX\n", "rsvp_decline"),
         ("cancel", "stop"),  # carrier standard: CANCEL opts out, so RSVP decline is X
-        ("yes", "other"),  # YES is not START here
+        ("yes", "resubscribe"),  # YES opts in again only a member who opted out (the inbox decides)
         ("2", "other"),  # digits are survey answers
         ("0", "other"),
         ("stop it please", "other"),  # carriers apply only the exact keyword
@@ -287,7 +290,7 @@ def test_full_phq9_run():
     assert (last.conv.status, last.conv.position, last.reply_text) == (
         "complete",
         9,
-        instruments.THANK_YOU_TEXT,
+        thank_you_text(PHQ9),
     )
     assert last.events == (("completed", Score(11, "moderate", True)),)
 
@@ -304,7 +307,7 @@ def test_start_conversation_sets_expiry_and_requires_aware_time():
 def test_invalid_answer_reprompts_once_then_accepts_a_valid_one():
     conv, _ = start_conversation("phq2", NOW, TTL)
     first, second = _run(conv, ["what?", "1"])
-    assert first.reply_text == instruments.reprompt_text("phq2", 0)
+    assert first.reply_text == wording.reprompt_text("phq2", 0)
     assert "Reply 0, 1, 2 or 3: 0 not at all, 1 several days" in first.reply_text
     assert (first.conv.answers, first.conv.reprompted) == ((), True)
     assert (second.conv.answers, second.conv.reprompted, second.reply_text) == (
@@ -318,8 +321,8 @@ def test_second_invalid_answer_records_none_and_moves_on():
     conv, _ = start_conversation("phq2", NOW, TTL)
     steps = _run(conv, ["maybe", "dunno", "banana", "nope"])
     assert steps[1].conv.answers == (None,)
-    assert steps[1].reply_text == instruments.SKIPPED_PREFIX + prompt_text("phq2", 1)
-    assert steps[2].reply_text == instruments.reprompt_text("phq2", 1)  # the re-prompt is per item
+    assert steps[1].reply_text == "Skipped. " + prompt_text("phq2", 1)
+    assert steps[2].reply_text == wording.reprompt_text("phq2", 1)  # the re-prompt is per item
     assert steps[3].conv.status == "complete"
     assert steps[3].events == (("completed", Score(0, None, False)),)
 
@@ -331,7 +334,7 @@ def test_answer_after_expiry_records_nothing_and_keeps_partial_answers():
     assert (step.conv.status, step.conv.answers, step.reply_text) == (
         "expired",
         (2, 3),
-        instruments.CLOSED_TEXT,
+        closed_text(PHQ9),
     )
     assert step.events == (("expired", Score(5, None, False)),)
     assert answer(step.conv, "1", NOW + TTL) == instruments.Step(step.conv, None)
@@ -457,7 +460,7 @@ def test_a_reply_to_item_9_after_expiry_still_counts_for_safety(text, event):
     assert step.conv.status == "expired" and step.conv.answers == (0,) * 8  # nothing recorded
     safety = [e for e in step.events if e[0] == "safety"]
     assert safety == ([("safety", event)] if event else [])
-    assert step.reply_text == (None if event else instruments.CLOSED_TEXT)  # the caller sends the crisis line
+    assert step.reply_text == (None if event else closed_text(PHQ9))  # the caller sends the crisis line
     expired = instruments.expire(conv, late)
     assert instruments.late_answer(expired, text) == ((("safety", event),) if event else ())
 
@@ -478,7 +481,7 @@ def test_closing_after_an_unreadable_item_9_answer_is_a_review_event():
         ("item9_unknown", {"item": 9, "reason": "closed after an unreadable answer"}),
     )
     expired = answer(unread, "whatever", NOW + TTL)
-    assert expired.events[0][0] == "item9_unknown" and expired.reply_text == instruments.CLOSED_TEXT
+    assert expired.events[0][0] == "item9_unknown" and expired.reply_text == closed_text(PHQ9)
 
 
 # --- privacy and length ----------------------------------------------------------------------------
@@ -501,32 +504,32 @@ def test_reveals_therapy(text, found):
     assert reveals_therapy(text) == found
 
 
-@pytest.mark.parametrize("key", sorted(instruments.INSTRUMENTS))
+@pytest.mark.parametrize("key", sorted(wording.INSTRUMENTS))
 def test_intro_mentions_nothing_revealing(key):
     intro = intro_text(key)
     assert intro and "check-in" in intro and reveals_therapy(intro) == []
 
 
-MESSAGES = [(key, text) for key in sorted(instruments.INSTRUMENTS) for text in message_texts(key)]
+MESSAGES = [(key, text) for key in sorted(wording.INSTRUMENTS) for text in message_texts(key)]
 
 
 @pytest.mark.parametrize(("key", "text"), MESSAGES)
 def test_every_message_is_private_except_phq_item_2_wording(key, text):
     # Documented exemption: PHQ item wording is validated and may not be reworded.
-    expected = ["depressed"] if instruments.PHQ9_ITEMS[1] in text else []
+    expected = ["depressed"] if PHQ9.items[1] in text else []
     assert reveals_therapy(text) == expected
 
 
 @pytest.mark.parametrize(("key", "text"), MESSAGES)
 def test_every_message_fits_two_gsm7_segments(key, text):
-    assert len(text) <= instruments.MAX_SMS_CHARS
-    assert set(text) <= GSM7_SAFE
+    # Curly quotes or an emoji would make it UCS-2 and halve the characters per segment.
+    assert measure(text).encoding == GSM7 and measure(text).count <= 2
 
 
 @pytest.mark.parametrize("key", ["phq9", "phq2"])
 def test_phq_prompts_say_how_to_answer(key):
     guide = "Reply 0, 1, 2 or 3: 0 not at all, 1 several days, 2 more than half the days, 3 nearly every day"
-    for i, item in enumerate(instruments.INSTRUMENTS[key].items):
+    for i, item in enumerate(wording.INSTRUMENTS[key].items):
         assert item in prompt_text(key, i) and guide in prompt_text(key, i)
 
 

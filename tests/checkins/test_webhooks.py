@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ipt_groups.checkins.conversations import expire_checkins
+from ipt_groups.checkins.inbox import receive_sms
 from ipt_groups.checkins.sending import KINDS, ON_TICK
 from ipt_groups.extensions import db as _db
-from ipt_groups.messaging.base import RecordingSender
+from ipt_groups.messaging.base import RecordingSender, SentMessage
 from ipt_groups.messaging.dispatch import DispatchSettings, run_tick
 from ipt_groups.messaging.outbox import plan_messages
 from ipt_groups.messaging.timing import QuietHours
@@ -116,7 +117,9 @@ def test_x_records_an_excused_absence_and_tells_the_facilitator(client, member):
     assert Rsvp.query.one().response == "confirm" and count(AttendanceRecord) == 0
 
 
-def _send_checkin(member, instrument="phq9", at=NOON_CHICAGO, sender=None):
+def _send_checkin(member, instrument="phq9", at=NOON_CHICAGO, sender=None, begin=True):
+    """Send the member a check-in (its invitation); with `begin`, the member answers it ("OK"), so
+    item 1 is the last text they got."""
     plan_messages(
         [
             {
@@ -137,12 +140,18 @@ def _send_checkin(member, instrument="phq9", at=NOON_CHICAGO, sender=None):
             kinds=KINDS, on_tick=ON_TICK, worker="t", batch=50, quiet=QuietHours(), programme="P"
         ),
     )
+    if begin:
+        first_item = receive_sms(f"SMbegin{next(_sid)}", member.phone, "OK", at)  # a webhook's reply
+        sender.sent.append(SentMessage(member.phone, first_item, None))
+        _db.session.commit()
     return sender
 
 
 def test_checkin_is_answered_item_by_item_and_scored(client, member):
     sender = _send_checkin(member)
-    assert "Reply 0, 1, 2 or 3" in sender.bodies[0]
+    invitation, item_1 = sender.bodies
+    assert "Reply OK" in invitation and "Reply 0, 1, 2 or 3" not in invitation
+    assert "Reply 0, 1, 2 or 3" in item_1 and "Little interest or pleasure" in item_1
     for answer in ["1", "two", "2 more than half the days", "3", "0", "1", "1", "0"]:
         assert "<Message>" in reply(sms(client, answer))
     assert "Thank you" in reply(sms(client, "not at all"))
