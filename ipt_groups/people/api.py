@@ -29,7 +29,7 @@ from ipt_groups.people.schemas import (
     MemberQueryArgs,
     MemberSchema,
 )
-from ipt_groups.people.waitlist_import import import_waitlist
+from ipt_groups.people.waitlist_import import decode_csv, import_waitlist
 
 members_bp = Blueprint(
     "members", __name__, url_prefix="/api/v1/members", description="The waitlist and members"
@@ -114,13 +114,7 @@ def _csv_text() -> str:
     raw = upload.read() if upload else (request.get_data() if request.mimetype == "text/csv" else None)
     if raw is None:
         raise InvalidInput("no CSV", {"file": ["upload a CSV as form field 'file' or send a text/csv body"]})
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput("not UTF-8", {"file": [f"the file is not UTF-8 text (byte {exc.start})"]}) from exc
-    if "\x00" in text:
-        raise InvalidInput("not text", {"file": ["the file holds NUL characters; is it a spreadsheet?"]})
-    return text
+    return decode_csv(raw)
 
 
 facilitators_bp = Blueprint(

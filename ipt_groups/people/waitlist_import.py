@@ -31,6 +31,17 @@ _TRUE = {"yes", "y", "true", "1", "x"}
 _FALSE = {"no", "n", "false", "0", ""}
 
 
+def decode_csv(raw: bytes) -> str:
+    """An uploaded file's text: UTF-8 with no NUL (a spreadsheet saved as such is refused, named)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput("not UTF-8", {"file": [f"the file is not UTF-8 text (byte {exc.start})"]}) from exc
+    if "\x00" in text:
+        raise InvalidInput("not text", {"file": ["the file holds NUL characters; is it a spreadsheet?"]})
+    return text
+
+
 def read_rows(text: str) -> list[tuple[int, dict]]:
     """(spreadsheet row number, cells by normalised column) for each non-blank row; bad headers raise."""
     try:
