@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 
 from ipt_groups.audit import record_change
 from ipt_groups.auth import Principal
-from ipt_groups.errors import InvalidInput
+from ipt_groups.errors import InvalidInput, NotFound
 from ipt_groups.extensions import db
 from ipt_groups.messaging.dispatch import KindHandler
 from ipt_groups.messaging.outbox import plan_once
@@ -53,6 +53,16 @@ def person_by_phone(phone: str) -> Person | None:
         return Person("coordinator", coordinator.id, coordinator.name)
     facilitator = db.session.scalar(select(Facilitator).filter_by(phone=phone))
     return Person("facilitator", facilitator.id, facilitator.name) if facilitator else None
+
+
+def person_by_id(role: str, person_id: int) -> Person:
+    """The facilitator or the active coordinator with this id (NotFound naming the option otherwise)."""
+    row = db.session.get(Coordinator if role == "coordinator" else Facilitator, person_id)
+    if row is None or getattr(row, "active", True) is False:
+        raise NotFound(
+            f"no {'active ' if role == 'coordinator' else ''}{role} {person_id}", {role: ["not found"]}
+        )
+    return Person(role, row.id, row.name)
 
 
 def _person(row: SignIn | WebSession) -> Person | None:

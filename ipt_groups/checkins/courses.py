@@ -54,7 +54,7 @@ def _attended(group_ids: list[int]) -> set[tuple[int, int]]:
         .where(GroupSession.group_id.in_(group_ids), GroupSession.status == "held")
         .where(AttendanceRecord.status.in_(("present", "late")))
     )
-    return set(db.session.execute(query).tuples())
+    return {(session_id, member_id) for session_id, member_id in db.session.execute(query)}
 
 
 def courses(groups: list[Group]) -> list[Course]:

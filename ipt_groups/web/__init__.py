@@ -5,7 +5,10 @@ on the capabilities' operations, as the API does, and on the same authorization 
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # importing a pure core of the pages (charts, grid) loads no Flask
+    from flask import Flask
 
 
 def register(app: Flask) -> None:

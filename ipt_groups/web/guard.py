@@ -3,10 +3,11 @@ gives), CSRF on every form, headers that keep pages private and assets local, an
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -18,6 +19,7 @@ from ipt_groups.extensions import db
 from ipt_groups.signin import session_principal
 from ipt_groups.web.blueprint import bp, csrf
 
+log = logging.getLogger(__name__)
 PUBLIC = {"web.signin", "web.signin_code", "web.signin_link", "web.static"}
 # Everything the pages load comes from this server: no CDN, no font service, no analytics.
 POLICY = (
@@ -35,6 +37,9 @@ def is_fetch() -> bool:
 def sign_in_required():
     """The principal from the session cookie; forms must carry their CSRF token; a page needs a
     signed-in browser (the sign-in pages and assets excepted)."""
+    # The CSRF token is the session's: never one cached on an application context that outlived
+    # another request (the test suite keeps one open across requests).
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
     g.principal = session_principal(session.get("web"), now())
     if db.session.dirty:
         db.session.commit()  # the session's last_seen_at, written at most once a minute
@@ -128,6 +133,14 @@ def _words(why) -> str:
     if isinstance(why, list | tuple):
         return ", ".join(_words(v) for v in why)
     return str(why)
+
+
+@bp.errorhandler(Exception)
+def unexpected(exc: Exception):
+    """A fault of ours: logged with its traceback, and a page that says so (nothing half-written)."""
+    db.session.rollback()
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    return _page_error(500, "Something went wrong on our side; it has been logged. Please try again.")
 
 
 def _page_error(status: int, message: str):
