@@ -83,7 +83,8 @@ def page_context() -> dict:
 def safe_next(target: str | None, default: str) -> str:
     """A place under /app/ on this site to go back to; anything else is the default."""
     parts = urlsplit(target or "")
-    if parts.scheme or parts.netloc or not parts.path.startswith("/app/"):
+    foreign = (parts.scheme or parts.netloc) and parts.netloc != request.host
+    if foreign or not parts.path.startswith("/app/"):
         return default
     return parts.path + (f"?{parts.query}" if parts.query else "")
 

@@ -17,7 +17,7 @@ from ipt_groups.models import Message, SignIn, WebSession
 from ipt_groups.signin import MAX_CODES_PER_HOUR, MAX_FAILED_PER_CODE, Person, create_link, request_code
 from ipt_groups.worker import dispatch_settings
 from tests.conftest import NOW
-from tests.web.conftest import csrf_token, sign_in
+from tests.web.conftest import csrf_token
 
 CODE = re.compile(r"sign-in code is (\d{6})")
 CSRF_VALUE = re.compile(r'name="csrf_token" value="[^"]+"')
@@ -164,7 +164,11 @@ def test_a_code_goes_before_a_backlog(app, db, programme):
     sender = RecordingSender()
     settings = dispatch_settings("test-worker")
     run_tick(sender, at, type(settings)(**{**settings.__dict__, "batch": 100}))
-    assert len(sender.attempts) == 301 and sender.attempts[0].to == programme["lead"].phone and CODE.search(sender.attempts[0].body)
+    assert (
+        len(sender.attempts) == 301
+        and sender.attempts[0].to == programme["lead"].phone
+        and CODE.search(sender.attempts[0].body)
+    )
 
 
 def test_a_link_signs_in_once_and_opening_it_uses_nothing(app, db, programme):
