@@ -178,7 +178,8 @@ class Pages:
         result = self.driver.execute_async_script(
             "const done = arguments[arguments.length - 1];"
             "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})"
-            ".then(r => done(r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))))"
+            ".then(r => done(r.violations.map("
+            "v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))))"
             ".catch(e => done(['axe failed: ' + e]));"
         )
         return result

@@ -139,9 +139,12 @@ def test_a_coordinator_imports_a_csv_after_a_dry_run(pages, coordinator, tmp_pat
 def test_a_coordinator_moves_a_member_and_commits_a_proposal(
     pages, coordinator, make_facilitator, make_member
 ):
-    names = iter(["Ama", "Ben", "Cai", "Dov", "Eli", "Fen", "Gus", "Hana", "Ivo", "Jun", "Kofi", "Lia", "Mo", "Noor"])
+    names = iter(
+        ["Ama", "Ben", "Cai", "Dov", "Eli", "Fen", "Gus", "Hana", "Ivo", "Jun", "Kofi", "Lia", "Mo", "Noor"]
+    )
     for i, (area, days) in enumerate((("grief", WEDNESDAY), ("role_dispute", THURSDAY))):
-        make_facilitator(10 + i, name=("Rosa Lima", "Sam Idowu")[i], availability=days, problem_areas=[area])
+        lead = ("Rosa Lima", "Sam Idowu")[i]
+        make_facilitator(10 + i, name=lead, availability=days, problem_areas=[area])
         for j in range(7):
             person = f"{next(names)} {'KT'[i]}."
             make_member(100 + 10 * i + j, name=person, problem_area=area, availability=days)
