@@ -13,6 +13,7 @@ _ids = count(1)
 WIDTH = 640
 LABEL_W = 180
 BAR_H = 22
+NOTE_W = 150  # room right of the bars for the value in words
 GAP = 10
 PHASE_CLASS = {"initial": "phase-initial", "middle": "phase-middle", "termination": "phase-termination"}
 
@@ -34,7 +35,7 @@ def _text(x: float, y: float, text: str, cls: str = "label", anchor: str = "star
 
 def rate_bars(title: str, bars: Sequence[tuple[str, float | None, str]]) -> str:
     """Horizontal bars of rates in [0, 1]: (label, rate or None for no data, the text beside it)."""
-    span = WIDTH - LABEL_W - 90
+    span = WIDTH - LABEL_W - NOTE_W
     body, y = [], GAP
     for label, rate, note in bars:
         body.append(_text(LABEL_W - 8, y + BAR_H * 0.7, label, anchor="end"))
@@ -52,7 +53,7 @@ def rate_bars(title: str, bars: Sequence[tuple[str, float | None, str]]) -> str:
 def score_pairs(title: str, rows: Sequence[tuple[str, float | None, float | None]], top: int = 27) -> str:
     """Mean PHQ-9 at baseline and at the end per row, on the 0-27 scale: a line from one to the other,
     a hollow dot at the baseline, a filled dot at the end."""
-    span = WIDTH - LABEL_W - 90
+    span = WIDTH - LABEL_W - NOTE_W
     body, y = [_axis(span, top)], 28
     for label, before, after in rows:
         body.append(_text(LABEL_W - 8, y + 5, label, anchor="end"))

@@ -54,10 +54,12 @@ def sign_in_required():
 
 @bp.after_request
 def private_headers(response):
-    """Pages hold people's data: never cached, never framed, never sent as a referrer."""
+    """Pages hold people's data: never cached, never framed, their addresses never sent to another
+    site. The referrer stays on for this site's own forms: over HTTPS the CSRF check compares it with
+    this host, and a refused form goes back to the page it came from."""
     response.headers["Content-Security-Policy"] = POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"
     if request.endpoint != "web.static":
         response.headers["Cache-Control"] = "no-store"
     return response

@@ -78,6 +78,10 @@ def test_a_facilitator_signs_in_with_a_texted_code_and_records_attendance_on_a_p
     _db.session.expire_all()
     record = _db.session.scalar(select(AttendanceRecord).filter_by(member_id=ana.id))
     assert record.status == "late" and record.recorded_by.startswith("facilitator:Fatima Okafor#web")
+    pages.find("main p a").click()  # the group's page: its cycle on a timeline
+    pages.wait(lambda: pages.find_all("svg.chart"))
+    assert pages.fits_the_phone() and pages.axe() == []
+    pages.shot("03-group-timeline")
 
 
 def test_a_facilitator_acknowledges_an_alert(pages, group):
@@ -114,7 +118,7 @@ def test_a_coordinator_imports_a_csv_after_a_dry_run(pages, coordinator, tmp_pat
     pages.driver.set_window_size(1024, 800)
     pages.sign_in_by_code(coordinator.phone)
     assert pages.path == "/app/console"
-    pages.shot("03-console")
+    pages.shot("04-console")
     pages.open("/app/console/import")
     bad = ["Ida Bell,+13125550301,America/Chicago,en,grief,tue 17:00-21:00", "Jo Bad,12,Mars/Base,en,grief,"]
     pages.find("#file").send_keys(_csv(tmp_path, "bad.csv", bad))
@@ -122,14 +126,14 @@ def test_a_coordinator_imports_a_csv_after_a_dry_run(pages, coordinator, tmp_pat
     pages.wait(lambda: pages.find_all("tr[data-row]"))
     assert [r.get_attribute("data-row") for r in pages.find_all("tr[data-row]")] == ["3"]
     assert pages.axe() == []
-    pages.shot("04-import-errors")
+    pages.shot("05-import-errors")
     assert _db.session.query(Member).count() == 0
     good = [bad[0], "Kai Moss,+13125550302,America/New_York,es,grief,tue 18:00-21:00"]
     pages.find("#file").send_keys(_csv(tmp_path, "good.csv", good))
     pages.find("main form button[type=submit]").click()
     pages.wait(lambda: "All 2 rows are valid" in pages.find("main").text)
     assert _db.session.query(Member).count() == 0  # a dry run writes nothing
-    pages.shot("05-import-checked")
+    pages.shot("06-import-checked")
     pages.find("main form button[type=submit]").click()
     pages.wait_for_path("/app/console/waitlist")
     assert "Kai Moss" in pages.find("main").text and pages.axe() == []
@@ -169,11 +173,11 @@ def test_a_coordinator_moves_a_member_and_commits_a_proposal(
     Select(pages.find("#to_group")).select_by_value("")
     pages.find("#move button[type=submit]").click()
     pages.wait(lambda: "Taken out by a coordinator (1)" in pages.find("main").text)
-    pages.shot("06-proposal-after-move")
+    pages.shot("07-proposal-after-move")
     pages.find('form[action$="/commit"] button').click()
     pages.wait_for_path("/app/console/groups")
     assert len(pages.find_all("tr[data-group-id]")) == 2 and pages.axe() == []
-    pages.shot("07-groups")
+    pages.shot("08-groups")
     proposal = _db.session.scalar(select(GroupProposal))
     _db.session.refresh(proposal)
     assert proposal.status == "committed"
@@ -181,4 +185,7 @@ def test_a_coordinator_moves_a_member_and_commits_a_proposal(
     pages.find("tr[data-group-id] a").click()
     pages.wait(lambda: pages.path.startswith("/app/groups/"))
     assert "No cycle yet" in pages.find("main").text and pages.axe() == []
-    pages.shot("08-new-group")
+    pages.shot("09-new-group")
+    pages.open("/app/console/outcomes")
+    assert len(pages.find_all("svg.chart")) == 3 and pages.axe() == []
+    pages.shot("10-outcomes")

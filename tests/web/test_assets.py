@@ -90,7 +90,7 @@ def test_pages_forbid_loading_from_elsewhere_and_are_never_cached(lead_client):
         and "script-src 'self'" in policy
         and "frame-ancestors 'none'" in policy
     )
-    assert r.headers["Cache-Control"] == "no-store" and r.headers["Referrer-Policy"] == "no-referrer"
+    assert r.headers["Cache-Control"] == "no-store" and r.headers["Referrer-Policy"] == "same-origin"
 
 
 def test_the_checker_finds_what_it_looks_for():

@@ -266,3 +266,20 @@ def test_the_sign_in_forms_are_limited_per_address(app, programme):
     finally:
         app.config["SIGNIN_RATE_LIMIT"] = "100000 per minute"
     assert codes == [303, 303, 303, 429]
+
+
+def test_over_https_a_form_from_this_site_passes_and_one_from_elsewhere_does_not(app, programme):
+    """Behind TLS the CSRF check also wants the referrer to be this site (Flask-WTF's strict mode):
+    the pages keep sending it to themselves (Referrer-Policy same-origin)."""
+    client = app.test_client()
+    https = {"base_url": "https://groups.example.org"}
+    page = client.get("/app/signin", **https)
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    form = {"csrf_token": token, "phone": programme["lead"].phone}
+    ours = client.post(
+        "/app/signin", data=form, headers={"Referer": "https://groups.example.org/app/signin"}, **https
+    )
+    assert ours.status_code == 303
+    theirs = client.post("/app/signin", data=form, headers={"Referer": "https://evil.example.com/"}, **https)
+    assert theirs.status_code == 400
