@@ -75,8 +75,7 @@ def session_page(session_id):
     at, who = now(), principal()
     for line in roster:
         record_read(who.actor, "member_phone", f"GET /app/sessions/{session_id}", at, line.member)
-    db.session.commit()
-    return render_template(
+    page = render_template(
         "session.html",
         session=session,
         group=group,
@@ -84,6 +83,8 @@ def session_page(session_id):
         statuses=ATTENDANCE_STATUSES,
         can_record=session.status != "cancelled" and session.starts_at <= at,
     )
+    db.session.commit()  # the access log's reads; after rendering, so the rows need no reloading
+    return page
 
 
 @bp.route("/sessions/<int:session_id>/attendance", methods=["POST"])
@@ -117,15 +118,17 @@ def _alert_list(kinds: tuple[str, ...], title: str, via: str):
     listed = list(
         db.session.scalars(alerts.list_alerts({"kinds": kinds}, scope()).limit(MOST_LISTED)).unique()
     )
-    alerts.reveal_phones(listed, principal(), f"GET {via}", now())
-    db.session.commit()
     member_ids = {a.member_id for a in listed if a.member_id is not None}
     group_ids = {a.group_id for a in listed if a.group_id is not None}
-    members = {m.id: m for m in db.session.scalars(select(Member).where(Member.id.in_(member_ids)))}
+    # Loaded first, so the phones' checks below find the groups and members already in the session.
     groups = {g.id: g for g in db.session.scalars(select(Group).where(Group.id.in_(group_ids)))}
-    return render_template(
+    members = {m.id: m for m in db.session.scalars(select(Member).where(Member.id.in_(member_ids)))}
+    alerts.reveal_phones(listed, principal(), f"GET {via}", now())
+    page = render_template(
         "alerts.html", alerts=listed, title=title, members=members, groups=groups, most=MOST_LISTED
     )
+    db.session.commit()  # the access log's reads; after rendering, so the rows need no reloading
+    return page
 
 
 @bp.route("/alerts/<int:alert_id>/ack", methods=["POST"])
