@@ -283,3 +283,33 @@ def test_over_https_a_form_from_this_site_passes_and_one_from_elsewhere_does_not
     assert ours.status_code == 303
     theirs = client.post("/app/signin", data=form, headers={"Referer": "https://evil.example.com/"}, **https)
     assert theirs.status_code == 400
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_code_wakes_the_scheduler_when_it_is_committed(db, programme):
+    """The safety lane's wake-up serves the urgent lane too: the code need not wait for the next tick."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; on SQLite the tick is the mechanism")
+    import threading
+
+    from ipt_groups.messaging.wakeup import SafetyListener
+
+    payloads, woken = [], threading.Event()
+
+    def on_wake(payload):
+        if payload is not None:
+            payloads.append(payload)
+            woken.set()
+
+    listener = SafetyListener(db.engine.url, on_wake, poll_s=0.2)
+    listener.start()
+    try:
+        assert listener.listening.wait(10)
+        request_code(programme["lead"].phone, "test", NOW)
+        db.session.commit()
+        assert woken.wait(10)
+        message = db.session.scalar(select(Message).where(Message.kind == "signin_code"))
+        assert payloads == [str(message.id)]
+    finally:
+        listener.stop()
+        listener.join(10)
