@@ -32,8 +32,10 @@ run: demo
 	$(BIN)/gunicorn --workers $(WEB_WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 # The whole suite on SQLite; the Twilio contract tests run against Prism when npm can install it
-# (bench/prism.sh), and are skipped with the reason otherwise. TEST_DATABASE_URL picks PostgreSQL.
+# (bench/prism.sh), and the browser suite in Debian's Chromium when it is there or apt-get can install
+# it (bench/browser.sh); each is skipped with the reason otherwise. TEST_DATABASE_URL picks PostgreSQL.
 test: install
+	bench/browser.sh
 	PRISM_BIN="$$(bench/prism.sh 2>/dev/null || true)" $(BIN)/pytest -q
 
 lint: install

@@ -93,6 +93,21 @@ class Config:
     COMPLETION_REQUIRE_TERMINATION = os.environ.get("COMPLETION_REQUIRE_TERMINATION", "1") == "1"
     MISSED_YOU_TEXT = os.environ.get("MISSED_YOU_TEXT", "0") == "1"  # text members after 2 absences in a row
     CALENDAR_FEED_SECRET = os.environ.get("CALENDAR_FEED_SECRET", "dev-only-calendar-secret")
+    # The pages: the session cookie's signature, sign-in codes' keyed hashes. Required in production;
+    # elsewhere, when unset, one is made once and kept in instance/secret_key.
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
+    SESSION_COOKIE_NAME = "ipt_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"  # Strict would drop the cookie when a link in a text is tapped
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    WEB_IDLE_MINUTES = _env_int("WEB_IDLE_MINUTES", 60)  # a signed-in browser left alone this long signs out
+    WEB_SESSION_HOURS = _env_int("WEB_SESSION_HOURS", 12)  # and after this long whatever it does
+    SIGNIN_CODE_MINUTES = _env_int("SIGNIN_CODE_MINUTES", 10)
+    SIGNIN_RATE_LIMIT = os.environ.get("SIGNIN_RATE_LIMIT", "10 per 10 minutes")  # per address
+    # CSRF tokens are checked on every form of the pages (web/), not on the API or the webhooks; a
+    # token lives as long as its session.
+    WTF_CSRF_CHECK_DEFAULT = False
+    WTF_CSRF_TIME_LIMIT = None
     SCHEDULER_TICK_SECONDS = _env_int("SCHEDULER_TICK_SECONDS", 15)
     DISPATCH_BATCH_SIZE = _env_int("DISPATCH_BATCH_SIZE", 500)
     DISPATCH_THREADS = _env_int("DISPATCH_THREADS", 4)  # parallel sends on PostgreSQL (SQLite: one)
@@ -126,6 +141,8 @@ class TestingConfig(Config):
     )
     SMS_BACKEND = "console"
     TWILIO_API_URL = "http://127.0.0.1:9"  # never the real Twilio, even by mistake
+    SECRET_KEY = "testing-only-secret-key"
+    SIGNIN_RATE_LIMIT = "100000 per minute"
 
 
 class ProductionConfig(Config):
@@ -135,6 +152,7 @@ class ProductionConfig(Config):
     CALENDAR_FEED_SECRET = os.environ.get("CALENDAR_FEED_SECRET", "")  # required: no default
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL", ""))
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "twilio")
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"  # behind TLS
 
 
 CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}

@@ -1,4 +1,5 @@
-"""API tokens: issued once, stored hashed, revocable; a principal is who a request acts as."""
+"""API tokens: issued once, stored hashed, revocable; a principal is who a request acts as, whether it
+came with a token (the API) or a signed-in browser (the pages, signin.py)."""
 
 from __future__ import annotations
 
@@ -24,10 +25,12 @@ class Principal:
     facilitator_id: int | None = None
     token_id: int | None = None
     coordinator_id: int | None = None  # the person a coordinator token names, if it names one
+    session_id: int | None = None  # a signed-in browser's web session (the pages)
 
     @property
     def actor(self) -> str:
-        return f"{self.role}:{self.name}" + (f"#token{self.token_id}" if self.token_id else "")
+        via = f"#token{self.token_id}" if self.token_id else ""
+        return f"{self.role}:{self.name}" + (via or (f"#web{self.session_id}" if self.session_id else ""))
 
     @property
     def is_coordinator(self) -> bool:

@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from ipt_groups import auth
+from ipt_groups import auth, signin
 from ipt_groups.errors import DomainError
 from ipt_groups.extensions import db
 from ipt_groups.models import ApiToken
@@ -71,6 +71,26 @@ def list_tokens() -> None:
         who = f" facilitator {row.facilitator_id}" if row.facilitator_id else ""
         who += f" coordinator {row.coordinator_id}" if row.coordinator_id else ""
         click.echo(f"{row.id}\t{row.role}{who}\t{row.name}\t{state}")
+
+
+@ipt.command("signin-link")
+@click.option("--facilitator", "facilitator_id", type=int, help="The facilitator the link signs in.")
+@click.option("--coordinator", "coordinator_id", type=int, help="The coordinator the link signs in.")
+@click.option("--hours", type=int, default=24, show_default=True, help="How long the link lasts (1-168).")
+def signin_link(facilitator_id: int | None, coordinator_id: int | None, hours: int) -> None:
+    """Print a link that signs a facilitator or a coordinator in to the pages once (no code needed)."""
+    if (facilitator_id is None) == (coordinator_id is None):
+        raise click.UsageError("give exactly one of --facilitator and --coordinator")
+    role = "facilitator" if facilitator_id is not None else "coordinator"
+    try:
+        person = signin.person_by_id(role, facilitator_id or coordinator_id)
+        _row, token = signin.create_link(person, hours, cli_actor(), _now())
+    except DomainError as exc:
+        _fail(exc)
+    db.session.commit()
+    base = current_app.config.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+    click.echo(f"sign-in link for {person.name} ({role}), good once for {hours} h:")
+    click.echo(f"{base.rstrip('/')}/app/signin/link/{token}")
 
 
 def _coordinator_fields(partial: bool, **given) -> dict:

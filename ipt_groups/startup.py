@@ -23,6 +23,8 @@ def config_problems(config) -> list[str]:
         problems.append("DATABASE_URL is required in production")
     if config.get("ENV_NAME") == "production" and not config.get("CALENDAR_FEED_SECRET"):
         problems.append("CALENDAR_FEED_SECRET is required in production")
+    if config.get("ENV_NAME") == "production" and len(config.get("SECRET_KEY") or "") < 32:
+        problems.append("SECRET_KEY is required in production (at least 32 characters)")
     problems += _quiet_hours_problems(config.get("QUIET_HOURS", ""))
     problems += _oncall_problems(config.get("ONCALL_PHONE") or "", config.get("ENV_NAME") == "production")
     if config.get("ENV_NAME") == "production":

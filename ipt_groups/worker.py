@@ -23,6 +23,7 @@ from flask import Flask, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from ipt_groups import signin
 from ipt_groups.checkins import sending as checkin_sending
 from ipt_groups.checkins.escalation import escalate_due
 from ipt_groups.cycles.operations import quiet_hours
@@ -153,7 +154,7 @@ def dispatch_settings(worker: str) -> DispatchSettings:
         threads=config["DISPATCH_THREADS"],
         budget_s=config["SCHEDULER_TICK_SECONDS"] * 0.8,
         programme=config["PROGRAMME_NAME"],
-        kinds=checkin_sending.KINDS,
+        kinds={**checkin_sending.KINDS, **signin.KINDS},
         on_tick=checkin_sending.ON_TICK,
     )
 

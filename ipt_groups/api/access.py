@@ -1,4 +1,6 @@
-"""Who may call what: bearer tokens on every API blueprint, and role checks in the views."""
+"""Who may call what: one authorization layer for the API and the pages. A request's principal comes
+from its bearer token (the API) or its signed-in browser (the pages, ipt_groups/web/); the same role
+checks and the same scope then decide what either may see or change."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ from flask_smorest import abort
 
 from ipt_groups.api.failures import require_json_body
 from ipt_groups.auth import Principal, authenticate
+from ipt_groups.extensions import db
+from ipt_groups.models import Alert, Group
 
 
 def _authenticate() -> None:
@@ -34,12 +38,26 @@ def coordinator() -> Principal:
     return g.principal
 
 
+def scope() -> int | None:
+    """Whose groups the caller sees: None for a coordinator (every group), else their facilitator id;
+    the capabilities' list operations take it."""
+    who = g.principal
+    return None if who.is_coordinator else who.facilitator_id
+
+
 def may_see_group(facilitator_id: int) -> Principal:
     """The caller, who must coordinate or lead the group (403 otherwise)."""
     who = g.principal
     if not who.is_coordinator and who.facilitator_id != facilitator_id:
         abort(403, message="facilitators see only their own groups")
     return who
+
+
+def may_see_alert(alert: Alert) -> Principal:
+    """The caller, who must coordinate or lead the alert's group (alerts of no group: coordinators)."""
+    if alert.group_id is None:
+        return coordinator()
+    return may_see_group(db.session.get(Group, alert.group_id).facilitator_id)
 
 
 def coordinators_only():

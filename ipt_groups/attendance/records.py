@@ -3,6 +3,7 @@ sheets, reports and outreach alerts by the pure rules in rules.py."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
@@ -22,6 +23,8 @@ from ipt_groups.models import (
     Group,
     GroupSession,
     IndividualMeeting,
+    Member,
+    Rsvp,
 )
 
 
@@ -84,6 +87,48 @@ def enrolled_that_week(session: GroupSession) -> set[int]:
     return {
         e.member_id for e in db.session.scalars(query) if e.left_on is None or session.local_date < e.left_on
     }
+
+
+@dataclass(frozen=True)
+class RosterLine:
+    """A member expected at a session: their reply to its reminder (C `confirm`, X `decline`, or
+    None) and their attendance mark so far (None until recorded; `source` sms for an X's pre-fill)."""
+
+    member: Member
+    rsvp: str | None
+    status: str | None
+    source: str | None
+
+
+def session_roster(session: GroupSession) -> list[RosterLine]:
+    """Who is expected at a session (in the group that week), by name, with RSVPs and marks: three
+    queries whatever the group's size."""
+    ids = enrolled_that_week(session)
+    members = db.session.scalars(select(Member).where(Member.id.in_(ids)).order_by(Member.name, Member.id))
+    rsvps = dict(
+        db.session.execute(select(Rsvp.member_id, Rsvp.response).filter_by(session_id=session.id)).all()
+    )
+    query = select(AttendanceRecord).filter_by(session_id=session.id)
+    marks = {r.member_id: r for r in db.session.scalars(query)}
+    return [
+        RosterLine(
+            m,
+            rsvps.get(m.id),
+            getattr(marks.get(m.id), "status", None),
+            getattr(marks.get(m.id), "source", None),
+        )
+        for m in members
+    ]
+
+
+def marked_counts(session_ids: list[int]) -> dict[int, int]:
+    """How many members have a mark at each of these sessions (one query)."""
+    query = (
+        select(AttendanceRecord.session_id, func.count())
+        .where(AttendanceRecord.session_id.in_(session_ids))
+        .group_by(AttendanceRecord.session_id)
+    )
+    return dict(db.session.execute(query).all()) if session_ids else {}
 
 
 def _save(where, subject: dict, record: dict, actor: str, now: datetime) -> AttendanceRecord:

@@ -65,6 +65,8 @@ def list_alerts(filters: dict, facilitator_id: int | None) -> Select:
     for key in ("kind", "group_id", "member_id"):
         if key in filters:
             query = query.where(getattr(Alert, key) == filters[key])
+    if "kinds" in filters:
+        query = query.where(Alert.kind.in_(filters["kinds"]))
     return query
 
 

@@ -1,37 +1,29 @@
 """Alerts and check-ins: what a person must see, and members' symptom scores over the cycle."""
 
+from flask import Response, request
 from flask_smorest import Blueprint, abort
 
-from ipt_groups.api.access import authenticate_request, coordinator, may_see_group, principal
+from ipt_groups.api.access import authenticate_request, coordinator, may_see_alert, principal, scope
 from ipt_groups.api.clock import now
 from ipt_groups.api.pages import paginate_query
+from ipt_groups.attendance.sheets.tabular import to_csv
 from ipt_groups.checkins import alerts, trajectories
+from ipt_groups.checkins.courses import programme_outcomes
+from ipt_groups.checkins.outcomes import COLUMNS, outcome_rows
 from ipt_groups.checkins.schemas import (
     AckArgs,
     AlertQueryArgs,
     AlertSchema,
     CheckinQueryArgs,
     CheckinSchema,
+    OutcomeArgs,
     ScoresSchema,
 )
 from ipt_groups.extensions import db
-from ipt_groups.models import Alert, Group, Member
+from ipt_groups.models import Alert, Member
 
 bp = Blueprint("alerts", __name__, url_prefix="/api/v1", description="Alerts, check-ins and scores")
 bp.before_request(authenticate_request)
-
-
-def _scope() -> int | None:
-    who = principal()
-    return None if who.is_coordinator else who.facilitator_id
-
-
-def _may_see(alert: Alert) -> None:
-    """403 unless the caller coordinates or leads the alert's group (alerts of no group: coordinators)."""
-    if alert.group_id is not None:
-        may_see_group(db.session.get(Group, alert.group_id).facilitator_id)
-    else:
-        coordinator()
 
 
 @bp.route("/alerts", methods=["GET"])
@@ -42,7 +34,7 @@ def list_alerts(filters, pagination_parameters):
     """Open alerts, newest first (include_acknowledged=true for all); facilitators see their groups'.
     Each shows the phone to call and who was told, when, and whether it arrived; reading a phone is
     recorded in the access log."""
-    page = paginate_query(alerts.list_alerts(filters, _scope()), pagination_parameters)
+    page = paginate_query(alerts.list_alerts(filters, scope()), pagination_parameters)
     alerts.reveal_phones(page, principal(), "GET /api/v1/alerts", now())
     db.session.commit()
     return page
@@ -53,7 +45,7 @@ def list_alerts(filters, pagination_parameters):
 def get_alert(alert_id):
     """One alert, with the phone to call (the read is recorded) and the escalation so far."""
     alert = Alert.get_or_404(alert_id)
-    _may_see(alert)
+    may_see_alert(alert)
     alerts.reveal_phones([alert], principal(), f"GET /api/v1/alerts/{alert_id}", now())
     db.session.commit()
     return alert
@@ -65,7 +57,7 @@ def get_alert(alert_id):
 def ack_alert(args, alert_id):
     """Acknowledge an alert: a person has seen it and acted (audited); its escalation stops."""
     alert = Alert.get_or_404(alert_id)
-    _may_see(alert)
+    may_see_alert(alert)
     alert = alerts.acknowledge(alert, (args or {}).get("note"), principal().actor, now())
     db.session.commit()
     return alert
@@ -77,7 +69,7 @@ def ack_alert(args, alert_id):
 @bp.paginate()
 def list_checkins(filters, pagination_parameters):
     """Check-ins by member, group or session; facilitators see their groups'."""
-    return paginate_query(trajectories.list_checkins(filters, _scope()), pagination_parameters)
+    return paginate_query(trajectories.list_checkins(filters, scope()), pagination_parameters)
 
 
 @bp.route("/members/<int:member_id>/scores", methods=["GET"])
@@ -85,7 +77,51 @@ def list_checkins(filters, pagination_parameters):
 def member_scores(member_id):
     """The member's PHQ trajectory and response since the baseline."""
     Member.get_or_404(member_id)
-    scope = _scope()
-    if scope is not None and not trajectories.member_in_facilitator_groups(member_id, scope):
+    facilitator_id = scope()
+    if facilitator_id is not None and not trajectories.member_in_facilitator_groups(
+        member_id, facilitator_id
+    ):
         abort(403, message="facilitators see only their own groups' members")
-    return trajectories.trajectory(member_id, scope)
+    return trajectories.trajectory(member_id, facilitator_id)
+
+
+_SUMMARY = {
+    "type": "object",
+    "description": "members, with_baseline, with_both, means; n/of/rate per outcome",
+}
+_OUTCOMES_DOC = {
+    "description": "The programme, each group, each attendance dose; also text/csv (Accept or ?format=)",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["programme", "groups", "by_dose"],
+                "properties": {
+                    "programme": _SUMMARY,
+                    "groups": {"type": "array", "items": _SUMMARY},
+                    "by_dose": {"type": "array", "items": _SUMMARY},
+                },
+            }
+        },
+        "text/csv": {"schema": {"type": "string"}},
+    },
+}
+
+
+@bp.route("/reports/outcomes", methods=["GET"])
+@bp.arguments(OutcomeArgs, location="query")
+@bp.doc(responses={"200": _OUTCOMES_DOC})
+def outcomes_report(filters):
+    """PHQ-9 outcomes per group and for the programme: members with a baseline, mean scores at the
+    baseline and the end, change, response, remission, reliable improvement and recovery, and the
+    same by attendance dose (README, Outcomes)."""
+    coordinator()
+    report = programme_outcomes(filters)
+    wanted = filters.pop("format", None) or request.accept_mimetypes.best_match(
+        ["application/json", "text/csv"], default="application/json"
+    )
+    if wanted in ("csv", "text/csv"):
+        body = to_csv(COLUMNS, outcome_rows(report)).encode("utf-8")
+        disposition = {"Content-Disposition": 'attachment; filename="outcomes.csv"'}
+        return Response(body, mimetype="text/csv; charset=utf-8", headers=disposition)
+    return report

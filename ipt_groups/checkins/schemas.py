@@ -1,4 +1,4 @@
-from marshmallow import Schema, fields, post_dump, validate
+from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from ipt_groups.api.fields import Id
 from ipt_groups.checkins.instruments import reported_score
@@ -106,3 +106,20 @@ class AlertQueryArgs(Schema):
 
 class AckArgs(Schema):
     note = fields.Str(validate=validate.Length(max=1000))
+
+
+class OutcomeArgs(Schema):
+    """Which groups the outcomes report covers: one group, one facilitator's, cycles started between
+    two dates (inclusive); `format` json (default) or csv (or the Accept header)."""
+
+    group_id = Id()
+    facilitator_id = Id()
+    from_date = fields.Date()
+    to_date = fields.Date()
+    format = fields.Str(validate=validate.OneOf(["json", "csv"]))
+
+    @validates_schema
+    def dates_in_order(self, data, **kwargs):
+        """from_date may not come after to_date."""
+        if "from_date" in data and "to_date" in data and data["from_date"] > data["to_date"]:
+            raise ValidationError("comes after to_date", "from_date")

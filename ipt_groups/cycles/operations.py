@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from ipt_groups.audit import record_change, snapshot
 from ipt_groups.checkins import planning as checkin_planning
@@ -236,3 +237,23 @@ def _refusal(exc: CycleError) -> InvalidInput:
     held = any("held" in m or "started" in m for msgs in exc.errors.values() for m in msgs)
     error = Conflict if held else InvalidInput
     return error("the session cannot change that way", exc.errors)
+
+
+def sessions_between(start: datetime, end: datetime, facilitator_id: int | None) -> list[GroupSession]:
+    """Sessions starting in [start, end), soonest first, with their groups; a facilitator sees only
+    their own groups' (None: every group)."""
+    query = (
+        select(GroupSession)
+        .join(Group, Group.id == GroupSession.group_id)
+        .where(GroupSession.starts_at >= start, GroupSession.starts_at < end)
+        .order_by(GroupSession.starts_at, GroupSession.id)
+        .options(contains_eager(GroupSession.group))
+    )
+    if facilitator_id is not None:
+        query = query.where(Group.facilitator_id == facilitator_id)
+    return list(db.session.scalars(query))
+
+
+def cycle_sessions(group: Group) -> list[GroupSession]:
+    """The group's sessions in order (cancelled ones included)."""
+    return _group_sessions(group.id)

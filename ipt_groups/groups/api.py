@@ -3,7 +3,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ipt_groups.api.access import coordinator, coordinators_change, may_see_group, principal
+from ipt_groups.api.access import coordinator, coordinators_change, may_see_group, scope
 from ipt_groups.api.clock import now
 from ipt_groups.api.pages import paginate_query
 from ipt_groups.extensions import db
@@ -29,8 +29,7 @@ class Groups(MethodView):
     @bp.paginate()
     def get(self, filters, pagination_parameters):
         """List groups; a facilitator's token lists only their own."""
-        who = principal()
-        query = operations.list_groups(filters, None if who.is_coordinator else who.facilitator_id)
+        query = operations.list_groups(filters, scope())
         return paginate_query(query, pagination_parameters)
 
     @bp.arguments(GroupArgs)

@@ -51,6 +51,7 @@ class KindHandler:
 
     compose: Callable[[Message, datetime], str]  # when sent: the body, after any side effect it needs
     preview: Callable[[Message], str]  # the body a coordinator's preview shows, with no side effect
+    secret: bool = False  # the sent body holds a secret (a sign-in code): the outbox keeps the preview
 
 
 @dataclass(frozen=True)
@@ -94,20 +95,23 @@ def run_tick(
 
 
 def run_safety(sender: Sender, now: datetime, settings: DispatchSettings, pacer=None) -> TickStats:
-    """The safety lane alone: claim and send every safety text due at `now` (a wake-up's dispatch)."""
+    """The priority lanes alone: claim and send every safety text, then every sign-in code, due at
+    `now` (a wake-up's dispatch)."""
     stats = TickStats()
     _send_safety(sender, now, settings, pacer, stats)
     return stats
 
 
 def _send_safety(sender, now: datetime, settings: DispatchSettings, pacer, stats: TickStats) -> None:
-    while True:
-        ids = claim_safety(now, settings.worker, settings.batch)
-        stats.claimed += len(ids)
-        for message_id in ids:
-            stats.count(deliver(message_id, sender, now, settings, pacer))
-        if len(ids) < settings.batch:
-            return
+    """The safety lane, then the urgent lane (sign-in codes a person is waiting for)."""
+    for lane in ("safety", "urgent"):
+        while True:
+            ids = claim_safety(now, settings.worker, settings.batch, lane)
+            stats.claimed += len(ids)
+            for message_id in ids:
+                stats.count(deliver(message_id, sender, now, settings, pacer))
+            if len(ids) < settings.batch:
+                break
 
 
 def _deliver_all(ids: list[int], sender, now: datetime, settings: DispatchSettings, pacer, between) -> list:
@@ -162,13 +166,14 @@ def deliver(message_id: int, sender: Sender, now: datetime, settings: DispatchSe
         db.session.commit()
         return hold
     handler = settings.kinds.get(message.kind)
-    message.body = handler.compose(message, now) if handler else compose(message, recipient, settings)
-    message.segments = measure(message.body).count
+    body = handler.compose(message, now) if handler else compose(message, recipient, settings)
+    message.body = handler.preview(message) if handler and handler.secret else body
+    message.segments = measure(body).count
     message.send_started_at = now
     db.session.commit()
     if pacer is not None:
         pacer.wait()
-    _send(message, recipient, sender, now, settings)
+    _send(message, body, recipient, sender, now, settings)
     _commit_outcome()
     return message.state
 
@@ -196,9 +201,9 @@ def _hold_reason(message: Message, recipient: Recipient, now: datetime, quiet: Q
     return "deferred"
 
 
-def _send(message: Message, recipient: Recipient, sender: Sender, now: datetime, settings) -> None:
+def _send(message: Message, body: str, recipient: Recipient, sender: Sender, now: datetime, settings) -> None:
     try:
-        result = sender.send(recipient.phone, message.body, status_callback=settings.status_callback)
+        result = sender.send(recipient.phone, body, status_callback=settings.status_callback)
     except RetryableSendError as exc:
         _retry_or_fail(message, now, exc)
     except PermanentSendError as exc:

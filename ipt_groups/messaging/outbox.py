@@ -13,13 +13,15 @@ from sqlalchemy import TextClause, bindparam, insert, select, text, update
 from ipt_groups.extensions import db
 from ipt_groups.messaging.wakeup import wake_dispatcher
 from ipt_groups.models import Message
-from ipt_groups.models.message import SAFETY_KINDS, SAFETY_PENDING
+from ipt_groups.models.message import SAFETY_KINDS, SAFETY_PENDING, URGENT_KINDS, URGENT_PENDING
 from ipt_groups.models.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 
 # Messages a person is waiting for right now: never deferred by quiet hours.
-QUIET_EXEMPT = frozenset({*SAFETY_KINDS, "operator_alert"})
+QUIET_EXEMPT = frozenset({*SAFETY_KINDS, *URGENT_KINDS, "operator_alert"})
+# Kinds whose planning wakes a listening scheduler (PostgreSQL) to send them at once.
+WAKING_KINDS = frozenset({*SAFETY_KINDS, *URGENT_KINDS})
 RETRY_DELAY = timedelta(minutes=2)
 MAX_ATTEMPTS = 5  # for everything but safety texts, which are retried until accepted
 SAFETY_RETRY_DELAY = timedelta(seconds=15)
@@ -37,7 +39,7 @@ def plan_messages(rows: list[dict]) -> int:
     if rows:
         uniform = [{**_OPTIONAL, "context": {}, "state": "pending", "attempts": 0, **r} for r in rows]
         db.session.execute(insert(Message.__table__), uniform)
-        if any(r["kind"] in SAFETY_KINDS for r in rows):
+        if any(r["kind"] in WAKING_KINDS for r in rows):
             wake_dispatcher()
     return len(rows)
 
@@ -66,7 +68,7 @@ def plan_once(row: dict) -> Message | None:
     message = Message(state="pending", attempts=0, **row)
     db.session.add(message)
     db.session.flush()
-    if message.kind in SAFETY_KINDS:
+    if message.kind in WAKING_KINDS:
         wake_dispatcher(str(message.id))
     return message
 
@@ -121,27 +123,34 @@ def claim_due(now: datetime, worker: str, limit: int) -> list[int]:
     return ids
 
 
-_SAFETY_DUE = (
+_LANE_DUE = (
     "SELECT id FROM messages{hint} WHERE {pending} AND due_at <= :now ORDER BY due_at, id LIMIT :n{lock}"
 )
+# A lane's partial index and the literal predicate that both the index and its scan are written with.
+LANES = {
+    "safety": ("ix_messages_safety_pending", SAFETY_PENDING),
+    "urgent": ("ix_messages_urgent_pending", URGENT_PENDING),
+}
 
 
-def safety_due_query() -> TextClause:
-    """The safety lane's scan (parameters `now`, `n`), in this database's dialect."""
+def safety_due_query(lane: str = "safety") -> TextClause:
+    """A priority lane's scan (parameters `now`, `n`), in this database's dialect."""
+    index, pending = LANES[lane]
     postgres = db.session.get_bind().dialect.name == "postgresql"
-    sql = _SAFETY_DUE.format(
-        hint="" if postgres else " INDEXED BY ix_messages_safety_pending",
-        pending=SAFETY_PENDING,
+    sql = _LANE_DUE.format(
+        hint="" if postgres else f" INDEXED BY {index}",
+        pending=pending,
         lock=" FOR UPDATE SKIP LOCKED" if postgres else "",
     )
     return text(sql).bindparams(bindparam("now", type_=UTCDateTime()))
 
 
-def claim_safety(now: datetime, worker: str, limit: int) -> list[int]:
-    """Claim due safety texts, oldest first, before anything else however much else is due. The scan
-    reads only the partial index of pending safety rows (SQLite is told to: its planner would
-    otherwise take the larger state index)."""
-    ids = list(db.session.scalars(safety_due_query(), {"now": now, "n": limit}))
+def claim_safety(now: datetime, worker: str, limit: int, lane: str = "safety") -> list[int]:
+    """Claim due safety texts, oldest first, before anything else however much else is due (the
+    `urgent` lane, sign-in codes, is claimed the same way right after). The scan reads only the
+    lane's partial index of pending rows (SQLite is told to: its planner would otherwise take the
+    larger state index)."""
+    ids = list(db.session.scalars(safety_due_query(lane), {"now": now, "n": limit}))
     if not ids:
         db.session.commit()
         return []

@@ -11,6 +11,7 @@ from ipt_groups.models.message import InboundMessage, Message
 from ipt_groups.models.programme import CycleTemplateRow, Setting
 from ipt_groups.models.proposal import GroupProposal
 from ipt_groups.models.session import Cycle, GroupSession, IndividualMeeting
+from ipt_groups.models.signin import SignIn, WebSession
 from ipt_groups.models.survey import Alert, Checkin
 from ipt_groups.models.token import ApiToken
 
@@ -35,4 +36,6 @@ __all__ = [
     "Message",
     "Rsvp",
     "Setting",
+    "SignIn",
+    "WebSession",
 ]

@@ -16,6 +16,10 @@ SAFETY_KINDS = ("safety_alert", "crisis_line")
 # Literal SQL, written the same in the partial index and in the safety claim, so that SQLite and
 # PostgreSQL (even with a generic prepared plan) can prove the claim matches the index.
 SAFETY_PENDING = "state = 'pending' AND kind IN ({})".format(", ".join(f"'{k}'" for k in SAFETY_KINDS))
+# Texts a person is waiting for with a page open (a sign-in code): claimed right after the safety
+# lane, ahead of any backlog, through an index of their own; not retried like safety texts.
+URGENT_KINDS = ("signin_code",)
+URGENT_PENDING = "state = 'pending' AND kind IN ({})".format(", ".join(f"'{k}'" for k in URGENT_KINDS))
 
 
 class Message(db.Model):
@@ -34,6 +38,13 @@ class Message(db.Model):
             "id",
             sqlite_where=text(SAFETY_PENDING),
             postgresql_where=text(SAFETY_PENDING),
+        ),
+        Index(
+            "ix_messages_urgent_pending",
+            "due_at",
+            "id",
+            sqlite_where=text(URGENT_PENDING),
+            postgresql_where=text(URGENT_PENDING),
         ),
     )
 

@@ -3,8 +3,6 @@ phones alerts escalate to): coordinators only."""
 
 from __future__ import annotations
 
-from collections import Counter
-
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -15,7 +13,6 @@ from ipt_groups.api.clock import now
 from ipt_groups.api.pages import paginate_query
 from ipt_groups.errors import InvalidInput
 from ipt_groups.extensions import db
-from ipt_groups.messaging.languages import language_warning
 from ipt_groups.models import Coordinator, Facilitator, Member
 from ipt_groups.people import coordinators, roster
 from ipt_groups.people.schemas import (
@@ -33,7 +30,7 @@ from ipt_groups.people.schemas import (
     MemberQueryArgs,
     MemberSchema,
 )
-from ipt_groups.people.waitlist_import import import_waitlist
+from ipt_groups.people.waitlist_import import decode_csv, import_waitlist, import_warnings
 
 members_bp = Blueprint(
     "members", __name__, url_prefix="/api/v1/members", description="The waitlist and members"
@@ -108,17 +105,7 @@ def import_members(args):
     rows, members = import_waitlist(_csv_text(), args["dry_run"], who.actor, now())
     db.session.commit()
     result = {"dry_run": args["dry_run"], "rows": len(rows), "created": len(members), "members": members}
-    return result | {"warnings": _import_warnings(rows)}, 200 if args["dry_run"] else 201
-
-
-def _import_warnings(rows: list[dict]) -> list[str]:
-    """One warning per language without a catalogue, with how many rows are in it."""
-    counts = Counter(row["language"] for row in rows)
-    return [
-        f"{counts[language]} rows in {language!r}: {warning}"
-        for language in sorted(counts)
-        if (warning := language_warning(language))
-    ]
+    return result | {"warnings": import_warnings(rows)}, 200 if args["dry_run"] else 201
 
 
 def _csv_text() -> str:
@@ -129,13 +116,7 @@ def _csv_text() -> str:
     raw = upload.read() if upload else (request.get_data() if request.mimetype == "text/csv" else None)
     if raw is None:
         raise InvalidInput("no CSV", {"file": ["upload a CSV as form field 'file' or send a text/csv body"]})
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput("not UTF-8", {"file": [f"the file is not UTF-8 text (byte {exc.start})"]}) from exc
-    if "\x00" in text:
-        raise InvalidInput("not text", {"file": ["the file holds NUL characters; is it a spreadsheet?"]})
-    return text
+    return decode_csv(raw)
 
 
 facilitators_bp = Blueprint(

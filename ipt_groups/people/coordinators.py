@@ -14,6 +14,7 @@ from ipt_groups.errors import Conflict
 from ipt_groups.extensions import db
 from ipt_groups.models import ApiToken, Coordinator, Message
 from ipt_groups.people.roster import ensure_unique
+from ipt_groups.signin import forget_person
 
 
 def create_coordinator(data: dict, actor: str, now: datetime) -> Coordinator:
@@ -37,13 +38,14 @@ def update_coordinator(coordinator: Coordinator, changes: dict, actor: str) -> C
 def delete_coordinator(coordinator: Coordinator, actor: str) -> None:
     """Remove a coordinator who was never texted about an alert (and their tokens); anyone else is
     kept, as the record of who was told, and set inactive instead."""
-    told = select(func.count()).where(Message.coordinator_id == coordinator.id)
+    told = select(func.count()).where(Message.coordinator_id == coordinator.id, Message.kind != "signin_code")
     if db.session.scalar(told):
         raise Conflict(
             "coordinator was texted about alerts",
             {"id": ["they are part of alert records; set active to false instead"]},
         )
     delete_tokens(ApiToken.coordinator_id == coordinator.id, actor)
+    forget_person("coordinator", coordinator.id)
     record_change(actor, "coordinator.delete", coordinator, snapshot(coordinator), None)
     db.session.delete(coordinator)
     db.session.flush()

@@ -13,6 +13,7 @@ from ipt_groups.errors import Conflict, InvalidInput
 from ipt_groups.extensions import db
 from ipt_groups.messaging.languages import without_catalogue
 from ipt_groups.models import ApiToken, Enrolment, Facilitator, Group, Member
+from ipt_groups.signin import forget_person
 
 ACTIVE_GROUP_STATUSES = ("forming", "scheduled", "running")
 
@@ -145,6 +146,7 @@ def delete_facilitator(facilitator: Facilitator, actor: str) -> None:
     if db.session.scalar(select(func.count()).where(Group.facilitator_id == facilitator.id)):
         raise Conflict("facilitator leads groups", {"id": ["reassign their groups before removing them"]})
     delete_tokens(ApiToken.facilitator_id == facilitator.id, actor)
+    forget_person("facilitator", facilitator.id)
     record_change(actor, "facilitator.delete", facilitator, snapshot(facilitator), None)
     db.session.delete(facilitator)
     db.session.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from datetime import UTC, date, datetime
 
 from marshmallow import ValidationError
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from ipt_groups.errors import InvalidInput
 from ipt_groups.extensions import db
+from ipt_groups.messaging.languages import language_warning
 from ipt_groups.models import Member
 from ipt_groups.people.availability import parse_sheet_availability
 from ipt_groups.people.roster import create_member
@@ -29,6 +31,17 @@ OPTIONAL_COLUMNS = (
 MAX_ROWS = 5000
 _TRUE = {"yes", "y", "true", "1", "x"}
 _FALSE = {"no", "n", "false", "0", ""}
+
+
+def decode_csv(raw: bytes) -> str:
+    """An uploaded file's text: UTF-8 with no NUL (a spreadsheet saved as such is refused, named)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput("not UTF-8", {"file": [f"the file is not UTF-8 text (byte {exc.start})"]}) from exc
+    if "\x00" in text:
+        raise InvalidInput("not text", {"file": ["the file holds NUL characters; is it a spreadsheet?"]})
+    return text
 
 
 def read_rows(text: str) -> list[tuple[int, dict]]:
@@ -151,3 +164,13 @@ def import_waitlist(text: str, dry_run: bool, actor: str, now: datetime) -> tupl
     Returns the valid rows (as member fields) and the members created (none on a dry run)."""
     rows = validate_rows(read_rows(text))
     return rows, [] if dry_run else [create_member(row, actor, now) for row in rows]
+
+
+def import_warnings(rows: list[dict]) -> list[str]:
+    """One warning per language without a catalogue, with how many rows are in it."""
+    counts = Counter(row["language"] for row in rows)
+    return [
+        f"{counts[language]} rows in {language!r}: {warning}"
+        for language in sorted(counts)
+        if (warning := language_warning(language))
+    ]

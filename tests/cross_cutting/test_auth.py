@@ -70,6 +70,7 @@ ROUTES = [
     ("PATCH", "/api/v1/meetings/{meeting_id}", OWN),
     ("GET", "/api/v1/groups/{group_id}/attendance-sheet", OWN),
     ("GET", "/api/v1/reports/attendance", COORDINATOR),
+    ("GET", "/api/v1/reports/outcomes", COORDINATOR),
     ("GET", "/api/v1/facilitators/{facilitator_id}/calendar-link", OWN),
     ("GET", "/api/v1/facilitators/{facilitator_id}/calendar.ics", OWN),
     ("GET", "/api/v1/settings/message-texts", COORDINATOR),
@@ -229,7 +230,9 @@ def test_scheme_is_case_insensitive_and_spaces_are_forgiven(client, coordinator_
 
 def test_only_health_and_docs_answer_without_a_token(app, client, ids):
     """The API wants a token (401); anything else not public refuses too (webhooks check signatures).
-    An automatic OPTIONS answer, which lists methods and holds no data, is allowed."""
+    An automatic OPTIONS answer, which lists methods and holds no data, is allowed. The pages (issue
+    15) send a browser without a session to the sign-in page, refuse a form without its CSRF token
+    (400), and serve their sign-in pages and assets to anyone: tests/web/test_page_auth.py walks them."""
     for rule in app.url_map.iter_rules():
         path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(Ids(ids)[m.group(1)]), rule.rule)
         for method in sorted(rule.methods):
@@ -240,5 +243,18 @@ def test_only_health_and_docs_answer_without_a_token(app, client, ids):
                 assert r.data == b"", (method, path)
             elif rule.rule.startswith("/api/v1/"):
                 assert r.status_code == 401, (method, path, r.status_code)
+            elif rule.endpoint.startswith("web."):
+                assert _page_refuses_or_is_public(rule.endpoint, method, r), (method, path, r.status_code)
             elif rule.endpoint != "static":
                 assert r.status_code in (401, 403), (method, path, r.status_code)
+
+
+PUBLIC_PAGES = {"web.signin", "web.signin_code", "web.signin_link", "web.static"}
+
+
+def _page_refuses_or_is_public(endpoint: str, method: str, r) -> bool:
+    if method == "POST":
+        return r.status_code == 400  # no CSRF token: refused before anything else
+    if endpoint in PUBLIC_PAGES:
+        return r.status_code in (200, 303, 404)  # the code page sends you to ask for one; no such asset
+    return r.status_code == 303 and "/app/signin" in r.headers["Location"]

@@ -13,6 +13,7 @@ READY = {
     "ENV_NAME": "production",
     "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://app@db/ipt",
     "CALENDAR_FEED_SECRET": "s3cret",
+    "SECRET_KEY": "k" * 32,
     "QUIET_HOURS": "21:00-08:00",
     "SMS_BACKEND": "twilio",
     "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,

@@ -27,6 +27,9 @@ PURE_CORES = (
     "checkins.crisis",
     "attendance.rules",
     "attendance.reports",
+    "checkins.outcomes",
+    "web.charts",
+    "web.grid",
     "messaging.timing",
     "messaging.texts",
     "messaging.catalogue",
@@ -39,7 +42,7 @@ PURE_CORES = (
 )
 WEB_AND_DB = ("flask", "flask_smorest", "flask_sqlalchemy", "flask_migrate", "flask_limiter", "werkzeug")
 WEB_AND_DB += ("sqlalchemy", "marshmallow", "webargs", "apscheduler", "twilio")
-UPPER = ("api", "app", "cli", "worker", "devtools", "extensions", "models", "audit", "auth")
+UPPER = ("api", "app", "cli", "worker", "devtools", "extensions", "models", "audit", "auth", "signin", "web")
 
 
 def build(package: str) -> grimp.ImportGraph:
@@ -98,6 +101,21 @@ def messaging_breaches(graph, package: str, capabilities) -> list[str]:
     return _chains(graph, _modules(graph, f"{package}.messaging"), above)
 
 
+def web_breaches(graph, package: str) -> list[str]:
+    """The pages are the top: only the app factory imports them, and they send no SMS themselves (no
+    direct import of messaging/: texts go through the capabilities' operations and the outbox)."""
+    web = _modules(graph, f"{package}.web")
+    messaging = _modules(graph, f"{package}.messaging")
+    found = []
+    for module in sorted(web):
+        importers = graph.find_modules_that_directly_import(module) - web - {f"{package}.app"}
+        found += [f"{importer} -> {module}" for importer in sorted(importers)]
+        found += [
+            f"{module} -> {m}" for m in sorted(graph.find_modules_directly_imported_by(module) & messaging)
+        ]
+    return found
+
+
 def import_cycles(graph, package: str) -> list[str]:
     """One line per direct import that closes a cycle: the import, then the way back."""
     cycles = []
@@ -128,6 +146,10 @@ def test_models_import_no_capability_web_or_schema_module(graph):
 
 def test_messaging_knows_no_capability(graph):
     assert messaging_breaches(graph, PACKAGE, CAPABILITIES) == []
+
+
+def test_only_the_app_imports_the_pages_and_they_send_no_sms(graph):
+    assert web_breaches(graph, PACKAGE) == []
 
 
 def test_no_import_cycles(graph):
@@ -182,6 +204,9 @@ WALLED = {
     "checkins/inbox.py": "from walled.checkins import instruments\nfrom walled.messaging import outbox\n",
     "checkins/schemas.py": "import marshmallow\n",
     "checkins/api.py": "import flask\nfrom walled.checkins import inbox, schemas\n",
+    "web/__init__.py": "",
+    "web/views.py": "import flask\nfrom walled.checkins import inbox\n",
+    "app.py": "from walled.web import views\n",
 }
 WALLED_CORES = ("checkins.instruments",)
 
@@ -202,6 +227,7 @@ def _all_walls(graph) -> dict[str, object]:
         "models": models_breaches(graph, "walled", ("checkins",)),
         "messaging": messaging_breaches(graph, "walled", ("checkins",)),
         "cycles": import_cycles(graph, "walled"),
+        "web": web_breaches(graph, "walled"),
     }
 
 
@@ -266,3 +292,16 @@ def test_a_type_checking_import_is_no_cycle(tmp_path, monkeypatch):
         _walled(tmp_path, monkeypatch, {"messaging/outbox.py": outbox, "messaging/twilio.py": twilio})
     )
     assert _broken(walls) == set()
+
+
+def test_a_capability_that_imports_the_pages_breaks_their_wall(tmp_path, monkeypatch):
+    inbox = WALLED["checkins/inbox.py"] + "from walled.web import views\n"
+    walls = _all_walls(_walled(tmp_path, monkeypatch, {"checkins/inbox.py": inbox}))
+    assert "web" in _broken(walls)
+    assert "walled.checkins.inbox -> walled.web.views" in walls["web"]
+
+
+def test_pages_that_send_sms_themselves_break_their_wall(tmp_path, monkeypatch):
+    views = WALLED["web/views.py"] + "from walled.messaging import outbox\n"
+    walls = _all_walls(_walled(tmp_path, monkeypatch, {"web/views.py": views}))
+    assert _broken(walls) == {"web"} and walls["web"] == ["walled.web.views -> walled.messaging.outbox"]
