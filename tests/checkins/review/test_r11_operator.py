@@ -1,0 +1,62 @@
+"""Review of issue 11, from outside: what the operator's mistakes and outages do to a crisis text.
+Each case is a finding (strict xfail): the fix flips it."""
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+
+from ipt_groups.extensions import db as _db
+from ipt_groups.startup import config_problems
+from tests.checkins.review import finding
+from tests.checkins.test_webhooks import sms, twilio_config  # noqa: F401 (twilio_config: autouse fixture)
+from tests.cross_cutting.test_startup import READY
+
+CRISIS = "I am going to kill myself tonight"
+
+
+@finding(
+    "finding 9a: start-up accepts a PUBLIC_BASE_URL that fails every webhook signature (a trailing "
+    "space from an env file, the webhook's own URL pasted as the base): every inbound text is a 403"
+)
+@pytest.mark.parametrize("base", ["https://groups.example.org ", "https://groups.example.org/twilio/sms"])
+def test_a_public_base_url_that_starts_is_one_signatures_verify_against(
+    app, client, member, monkeypatch, base
+):
+    problems = config_problems(READY | {"PUBLIC_BASE_URL": base})
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", base)
+    response = sms(client, CRISIS, url="https://groups.example.org/twilio/sms")  # as Twilio signs it
+    assert problems or response.status_code == 200
+
+
+@finding(
+    "finding 9b: while every genuine Twilio webhook is refused (PUBLIC_BASE_URL not the URL Twilio "
+    "calls), /healthz says ok and the log has only WARNING lines: crisis texts are lost unseen"
+)
+def test_health_shows_twilio_webhooks_refused_for_our_configuration(app, client, member, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://old-domain.example.org")
+    for _ in range(3):  # signed by Twilio over the URL it really called
+        assert sms(client, CRISIS, url="http://localhost/twilio/sms").status_code == 403
+    assert client.get("/healthz").json["status"] != "ok"
+
+
+@pytest.fixture
+def database_down(app, monkeypatch):
+    """Every statement fails as it would while PostgreSQL restarts."""
+
+    def refuse(*_args, **_kwargs):
+        raise OperationalError("SELECT", {}, ConnectionRefusedError("the database system is starting up"))
+
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)  # the 500 a real server would give
+    event.listen(_db.engine, "before_cursor_execute", refuse)
+    yield
+    event.remove(_db.engine, "before_cursor_execute", refuse)
+
+
+@finding(
+    "finding 10: with the database unreachable (a PostgreSQL restart) a crisis text gets a 500: no "
+    "crisis line back, nothing kept, and Twilio does not retry an inbound SMS"
+)
+def test_with_the_database_down_a_crisis_text_still_gets_the_crisis_line(client, member, database_down):
+    response = sms(client, CRISIS)
+    assert response.status_code == 200 and "988" in response.get_data(as_text=True)
