@@ -78,6 +78,32 @@ BUILT_IN_PHRASES: dict[str, tuple[str, ...]] = {
         "no point in living",
         "can't go on",
         "cannot go on",
+        # what members in distress write (the outside review of issue 11); "end it" alerts on "at the
+        # end it was fine" too, a false alert we accept
+        "end it",
+        "ending it",
+        "take my life",
+        "taking my life",
+        "end my own life",
+        "don't wanna live",
+        "don't wanna be alive",
+        "don't want to be here anymore",
+        "should just die",
+        "i should die",
+        "wish i could die",
+        "wish i would die",
+        "wish i wasn't alive",
+        "not worth living",
+        "isn't worth living",
+        "hanging myself",
+        "shooting myself",
+        "drown myself",
+        "drowning myself",
+        "jump off a bridge",
+        "bottle of pills",
+        "whole bottle",
+        "take all the pills",
+        "took all the pills",
     ),
     "es": (
         "suicidio",
@@ -108,12 +134,23 @@ BUILT_IN_PHRASES: dict[str, tuple[str, ...]] = {
         "sobredosis",
         "no vale la pena vivir",
         "no tengo razón para vivir",
-        # SMS spellings and misspellings
+        "quitar la vida",
+        "quiero estar muerto",
+        "quiero estar muerta",
+        "quisiera estar muerto",
+        "quisiera estar muerta",
+        "ojalá estuviera muerto",
+        "ojalá estuviera muerta",
+        "mejor me muero",
+        "ojalá me muera",
+        "ya no quiero estar aquí",
+        "no vale la pena seguir",
+        "todas las pastillas",
+        "todas mis pastillas",
+        "frasco de pastillas",
+        # misspellings (the SMS spelling k for qu is read as qu: "kiero morir" is "quiero morir")
         "suisidio",
         "suisidarme",
-        "kiero morir",
-        "me kiero morir",
-        "kiero matarme",
     ),
 }
 
@@ -167,6 +204,13 @@ CRISIS_LINE_TEXTS: dict[str, str] = {
 _APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc\u2032`\u00b4]")
 _NOT_WORD = re.compile(r"[\W_]+")
 _REPEATS = re.compile(r"([^\W\d_])\1+")
+# Digits written for letters, read as letters only inside a word that has letters ("k1ll", "su1c1de");
+# a number alone ("2", "1122") stays a number.
+_LEET_WORD = re.compile(r"\w*(?:[^\W\d_]\d|\d[^\W\d_])\w*")
+_LEET = str.maketrans("013457", "oieast")
+# A phrase of several words this long is also found run together at the end of a word ("iwanttodie");
+# shorter ones would be found inside ordinary words.
+RUN_TOGETHER_MIN = 8
 _TAGGED = re.compile(r"([a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*):\s*(.+)")
 
 
@@ -187,8 +231,9 @@ def normalise(text: str) -> str:
         text = unicodedata.normalize("NFKC", text).casefold()
         text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
         text = _APOSTROPHES.sub("", text)
-    text = _NOT_WORD.sub(" ", text)
-    return _REPEATS.sub(r"\1", text).strip()
+    text = _LEET_WORD.sub(lambda word: word.group().translate(_LEET), text)
+    text = _REPEATS.sub(r"\1", _NOT_WORD.sub(" ", text))
+    return text.replace("qu", "k").strip()
 
 
 def primary(language: str | None) -> str:
@@ -219,18 +264,20 @@ def detect_crisis(
     text: str, lists: Mapping[str, tuple[str, ...]] | None = None, language: str | None = None
 ) -> CrisisMatch | None:
     """The first phrase of crisis found in `text`, trying `language`'s list first and then every
-    other list (English first); None when there is none."""
+    other list (English first); None when there is none. A phrase is also found with its words run
+    together or split ("killmyself", "kill my self", "sui-cide"), and, when long, run into the word
+    before it ("iwanttodie")."""
     lists = BUILT_IN_PHRASES if lists is None else lists
     form = normalise(text)
     for lang in _order(lists, language) if form else ():
-        if phrase := _find(form, lists[lang]):
+        if phrase := _find(form, lists[lang], loose=True):
             return CrisisMatch(phrase, lang)
     return None
 
 
 def find_phrase(text: str, phrases: tuple[str, ...]) -> str | None:
     """The phrase of `phrases` found in `text` as whole words, compared in normalised form."""
-    return _find(normalise(text), phrases)
+    return _find(normalise(text), phrases, loose=False)
 
 
 def reads_as_yes(text: str) -> bool:
@@ -238,10 +285,10 @@ def reads_as_yes(text: str) -> bool:
     return find_phrase(text, YES_WORDS) is not None
 
 
-def _find(form: str, phrases: tuple[str, ...]) -> str | None:
-    pattern, originals = _compiled(phrases)
+def _find(form: str, phrases: tuple[str, ...], loose: bool) -> str | None:
+    pattern, originals = _compiled(phrases, loose)
     found = pattern.search(form) if pattern else None
-    return originals[found.group(1)] if found else None
+    return originals[_key(found.group())] if found else None
 
 
 def _order(lists: Mapping[str, tuple[str, ...]], language: str | None) -> list[str]:
@@ -251,16 +298,40 @@ def _order(lists: Mapping[str, tuple[str, ...]], language: str | None) -> list[s
 
 
 @lru_cache(maxsize=64)
-def _compiled(phrases: tuple[str, ...]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
-    """One alternation per list, longest phrase first, compiled once per distinct list."""
-    originals: dict[str, str] = {}
+def _compiled(phrases: tuple[str, ...], loose: bool) -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    """One alternation per list, longest phrase first, compiled once per distinct list; each phrase
+    is keyed by its normalised form without spaces (the first listed wins). `loose`: a space may or
+    may not separate any two letters, and a long phrase of several words may end a longer word."""
+    forms: dict[str, str] = {}
     for phrase in phrases:
-        originals.setdefault(normalise(phrase), phrase)
-    originals.pop("", None)
+        forms.setdefault(normalise(phrase), phrase)
+    forms.pop("", None)
+    originals: dict[str, str] = {}
+    for form, phrase in forms.items():
+        originals.setdefault(_key(form), phrase)
     if not originals:
         return None, originals
-    body = "|".join(re.escape(p) for p in sorted(originals, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)({body})(?!\w)"), originals
+    if not loose:
+        body = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+        return re.compile(rf"(?<!\w)(?:{body})(?!\w)"), originals
+    keys = sorted(originals, key=len, reverse=True)
+    split = "|".join(" ?".join(_letter(c) for c in key) for key in keys)
+    run = [re.escape(key) for key in keys if len(key) >= RUN_TOGETHER_MIN and _words(originals[key]) > 1]
+    return re.compile(rf"(?:(?<!\w)(?:{split})|(?:{'|'.join(run) or '(?!)'}))(?!\w)"), originals
+
+
+def _key(form: str) -> str:
+    """A normalised form without its spaces, letters run together folded again ("want to" -> "wanto")."""
+    return _REPEATS.sub(r"\1", form.replace(" ", ""))
+
+
+def _letter(char: str) -> str:
+    # The same letter on both sides of a space was two letters before the key was folded.
+    return re.escape(char) + (f"(?: {re.escape(char)})?" if char.isalpha() else "")
+
+
+def _words(phrase: str) -> int:
+    return len(normalise(phrase).split())
 
 
 def phrase_problems(phrase: str) -> list[str]:
