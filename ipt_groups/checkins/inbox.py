@@ -5,7 +5,7 @@ the same message are answered from the first handling."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -28,6 +28,7 @@ from ipt_groups.models import AttendanceRecord, Enrolment, GroupSession, Inbound
 UNKNOWN_SENDER_TEXT = "Sorry, we don't recognise this number. Please contact your coordinator."
 ACK_TEXT = "Thanks, your message was received. For anything urgent, please call your coordinator."
 CONSENT_KINDS = ("stop", "start")  # applied whatever else holds, as carriers apply them
+SPLIT_WINDOW, SPLIT_TEXTS = timedelta(minutes=5), 3  # a crisis split over texts: how far back to read
 
 
 def receive_sms(
@@ -94,14 +95,36 @@ def _from_member(member: Member, record: InboundMessage, now: datetime, limited:
 
 def _crisis(member: Member | None, record: InboundMessage, now: datetime) -> str | None:
     language = member.language if member else None
-    match = safety.detect(record.body, language)
+    match, earlier = safety.detect(record.body, language), []
+    if match is None:
+        match, earlier = _split_crisis(record, language, now)
     if match is None:
         return None
     db.session.add(record)
     db.session.flush()  # the alert names the inbound message
-    alert = safety.raise_crisis_alert(record, member, match, now)
+    alert = safety.raise_crisis_alert(record, member, match, now, earlier)
     record.handled = {**record.handled, "alert_id": alert.id}
     return safety.crisis_line(language or match.language)
+
+
+def _split_crisis(record: InboundMessage, language: str | None, now: datetime):
+    """Words of crisis split over the sender's last texts ("I want to", "die"): found in the last
+    one, two or three texts of SPLIT_WINDOW joined to this one, and not in those texts alone (which
+    were read when they came). Returns the match and the ids of the earlier texts it spans."""
+    recent = db.session.execute(
+        select(InboundMessage.id, InboundMessage.body)
+        .where(
+            InboundMessage.from_phone == record.from_phone, InboundMessage.received_at >= now - SPLIT_WINDOW
+        )
+        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
+        .limit(SPLIT_TEXTS)
+    ).all()
+    for n in range(1, len(recent) + 1):
+        before = " ".join(body for _, body in reversed(recent[:n]))
+        match = safety.detect(f"{before} {record.body}", language)
+        if match is not None and safety.detect(before, language) is None:
+            return match, [i for i, _ in reversed(recent[:n])]
+    return None, []
 
 
 def _stop(member: Member, record: InboundMessage, now: datetime) -> None:

@@ -40,8 +40,14 @@ def crisis_line(language: str | None) -> str:
 
 
 def raise_crisis_alert(
-    record: InboundMessage, member: Member | None, match: crisis.CrisisMatch, now: datetime
+    record: InboundMessage,
+    member: Member | None,
+    match: crisis.CrisisMatch,
+    now: datetime,
+    earlier: list[int] | None = None,
 ) -> Alert:
-    """The safety alert for a text with words of crisis; a stranger is named by their number."""
+    """The safety alert for a text with words of crisis (with `earlier`, the ids of the sender's
+    texts the phrase began in); a stranger is named by their number."""
     detail = {"phrase": match.phrase, "language": match.language, "inbound_id": record.id}
+    detail |= {"split_over": [*earlier, record.id]} if earlier else {}
     return raise_safety_alert(member, "crisis_words", detail, now, from_phone=record.from_phone)
