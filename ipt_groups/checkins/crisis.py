@@ -1,13 +1,16 @@
-"""Words of crisis per language, the crisis-line text, and the words that answer PHQ-9 item 9 with
-yes (pure functions, no I/O).
+"""Words of crisis per language and the crisis-line text (pure functions, no I/O); item9.py reads
+the answers to PHQ-9 item 9.
 
 Every inbound SMS is read against every language's list, the sender's own language first (a Spanish
 speaker registered as `en`, a stranger, a member who switches language mid-sentence). Text and phrases
 are normalised alike: Unicode NFKC, case-folded, accents dropped, apostrophes dropped, every other
 character that is not a letter or digit made a space, runs of one letter folded to one ("diieee",
-"suiiicide", "kill" -> "kil" on both sides). A phrase matches whole words only, so "skill myself" is not
-"kill myself". A false alert costs a human a minute; a missed one can cost a life: when in doubt a phrase
-goes in, and a programme can add its own (docs/crisis-phrases.md) but never remove a built-in one.
+"suiiicide", "kill" -> "kil" on both sides), digits inside a word read as the letters they stand for
+("k1ll"), and "qu" read as "k" (the SMS spelling of Spanish: "kiero" is "quiero"). A phrase matches
+whole words only, so "skill myself" is not "kill myself", however the words are spaced ("killmyself",
+"sui-cide"), and a long one also run into the word before it ("iwanttodie"). A false alert costs a
+human a minute; a missed one can cost a life: when in doubt a phrase goes in, and a programme can add
+its own (docs/crisis-phrases.md) but never remove a built-in one.
 """
 
 from __future__ import annotations
@@ -154,43 +157,6 @@ BUILT_IN_PHRASES: dict[str, tuple[str, ...]] = {
     ),
 }
 
-# Words that plainly answer item 9 with "yes, at least sometimes" (English and Spanish). They alert at
-# once instead of after a re-prompt: the member has said the thoughts are there, and a member who says
-# so and then stops replying must not wait for the check-in to expire before a human hears of it.
-YES_WORDS = (
-    "yes",
-    "yeah",
-    "yea",
-    "yep",
-    "yup",
-    "sometimes",
-    "some days",
-    "often",
-    "always",
-    "all the time",
-    "every day",
-    "everyday",
-    "daily",
-    "a lot",
-    "most days",
-    "occasionally",
-    "a little",
-    "a bit",
-    "kind of",
-    "kinda",
-    "sort of",
-    "sí",
-    "a veces",
-    "aveces",
-    "algunas veces",
-    "de vez en cuando",
-    "siempre",
-    "casi siempre",
-    "seguido",
-    "mucho",
-    "todos los días",
-)
-
 # The crisis-line text by language. Only the crisis line lives here (a later issue moves every
 # member-facing text into per-language catalogues): the programme's own texts (CRISIS_LINE_TEXT and
 # CRISIS_LINE_TEXT_<LANG>) win over these defaults, which name the US 988 line.
@@ -270,23 +236,13 @@ def detect_crisis(
     lists = BUILT_IN_PHRASES if lists is None else lists
     form = normalise(text)
     for lang in _order(lists, language) if form else ():
-        if phrase := _find(form, lists[lang], loose=True):
+        if phrase := _find(form, lists[lang]):
             return CrisisMatch(phrase, lang)
     return None
 
 
-def find_phrase(text: str, phrases: tuple[str, ...]) -> str | None:
-    """The phrase of `phrases` found in `text` as whole words, compared in normalised form."""
-    return _find(normalise(text), phrases, loose=False)
-
-
-def reads_as_yes(text: str) -> bool:
-    """Whether an answer to PHQ-9 item 9 plainly means yes, at least sometimes (YES_WORDS)."""
-    return find_phrase(text, YES_WORDS) is not None
-
-
-def _find(form: str, phrases: tuple[str, ...], loose: bool) -> str | None:
-    pattern, originals = _compiled(phrases, loose)
+def _find(form: str, phrases: tuple[str, ...]) -> str | None:
+    pattern, originals = _compiled(phrases)
     found = pattern.search(form) if pattern else None
     return originals[_key(found.group())] if found else None
 
@@ -298,10 +254,10 @@ def _order(lists: Mapping[str, tuple[str, ...]], language: str | None) -> list[s
 
 
 @lru_cache(maxsize=64)
-def _compiled(phrases: tuple[str, ...], loose: bool) -> tuple[re.Pattern[str] | None, dict[str, str]]:
+def _compiled(phrases: tuple[str, ...]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
     """One alternation per list, longest phrase first, compiled once per distinct list; each phrase
-    is keyed by its normalised form without spaces (the first listed wins). `loose`: a space may or
-    may not separate any two letters, and a long phrase of several words may end a longer word."""
+    is keyed by its normalised form without spaces (the first listed wins). A space may or may not
+    separate any two letters, and a long phrase of several words may end a longer word."""
     forms: dict[str, str] = {}
     for phrase in phrases:
         forms.setdefault(normalise(phrase), phrase)
@@ -311,9 +267,6 @@ def _compiled(phrases: tuple[str, ...], loose: bool) -> tuple[re.Pattern[str] | 
         originals.setdefault(_key(form), phrase)
     if not originals:
         return None, originals
-    if not loose:
-        body = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
-        return re.compile(rf"(?<!\w)(?:{body})(?!\w)"), originals
     keys = sorted(originals, key=len, reverse=True)
     split = "|".join(" ?".join(_letter(c) for c in key) for key in keys)
     run = [re.escape(key) for key in keys if len(key) >= RUN_TOGETHER_MIN and _words(originals[key]) > 1]

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from ipt_groups.checkins.crisis import reads_as_yes
+from ipt_groups.checkins.item9 import item9_value, reads_as_yes
 from ipt_groups.checkins.replies import parse_answer
 
 PHQ_LABELS = ("not at all", "several days", "more than half the days", "nearly every day")
@@ -266,9 +266,10 @@ def answer(conv: Conversation, text: str, now: datetime) -> Step:
     member is never stuck. At or after expires_at nothing is recorded: the conversation expires.
     Events: ("safety", {"item": 9, "value": v}) when PHQ-9 item 9 > 0 (the caller alerts a human and
     sends the crisis line), ("completed", Score) and ("expired", Score); a Score with a None answer is
-    incomplete. Item 9 is read for safety first: words that mean yes (crisis.YES_WORDS) are a "safety" event
-    with value None at once (then the number is asked for once); a second unreadable answer, or a
-    close after one, is ("item9_unknown", ...): a human reviews it, and the check-in stays incomplete.
+    incomplete. Item 9 is read for safety first, in every language (item9.py): its labels, number
+    words and "no" give a value; words that mean yes or speak of how often are a "safety" event with
+    value None at once (then the number is asked for once); a second unreadable answer, or a close
+    after one, is ("item9_unknown", ...): a human reviews it, and the check-in stays incomplete.
     A reply to the item-9 prompt that arrives after expires_at still counts for safety.
     """
     if conv.status != OPEN:
@@ -276,12 +277,17 @@ def answer(conv: Conversation, text: str, now: datetime) -> Step:
     if now >= conv.expires_at:
         return _expired_answer(conv, text)
     inst = get_instrument(conv.instrument)
-    value = parse_answer(text, inst)
+    value = _read(conv, inst, text)
     if value is None and at_safety_item(conv):
         return _unreadable_item9(conv, inst, text)
     if value is None and not conv.reprompted:
         return Step(replace(conv, reprompted=True), reprompt_text(inst, conv.position))
     return _record(conv, inst, value)
+
+
+def _read(conv: Conversation, inst: Instrument, text: str) -> int | None:
+    value = parse_answer(text, inst)
+    return item9_value(text) if value is None and at_safety_item(conv) else value
 
 
 def _expired_answer(conv: Conversation, text: str) -> Step:
@@ -312,7 +318,7 @@ def late_answer(conv: Conversation, text: str) -> tuple[tuple[str, object], ...]
     0, or words that mean yes; nothing is recorded (the check-in is closed)."""
     if not at_safety_item(conv):
         return ()
-    value = parse_answer(text, PHQ9)
+    value = _read(conv, PHQ9, text)
     if value is None and reads_as_yes(text):
         return ((SAFETY, {"item": SAFETY_ITEM, "value": None, "words": True, "late": True}),)
     if value:

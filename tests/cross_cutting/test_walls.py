@@ -24,6 +24,7 @@ PURE_CORES = (
     "checkins.instruments",
     "checkins.replies",
     "checkins.crisis",
+    "checkins.item9",
     "attendance.rules",
     "attendance.reports",
     "messaging.timing",
