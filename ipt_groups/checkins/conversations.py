@@ -1,8 +1,8 @@
 """Check-in conversations in the database: opened when the check-in is sent, answered by reply, closed
 or expired when late; the pure conversation rules live in instruments.py, planning in planning.py.
 Item 9 of the PHQ-9 reaches a human: an answer above 0 or words that mean yes alert and put the crisis
-line in the reply; an unreadable answer ends in a review alert; a late reply to the item-9 prompt still
-counts."""
+line in the reply; an unreadable answer, or none before the check-in closes, ends in a review alert; a
+late reply to the item-9 prompt still counts."""
 
 from __future__ import annotations
 
@@ -17,7 +17,11 @@ from ipt_groups.checkins.safety import crisis_line
 from ipt_groups.extensions import db
 from ipt_groups.models import Alert, Checkin, Member, Message
 
-ITEM9_SOURCES = {instruments.SAFETY: "phq9_item9", instruments.ITEM9_UNKNOWN: "phq9_item9_unknown"}
+ITEM9_SOURCES = {
+    instruments.SAFETY: "phq9_item9",
+    instruments.ITEM9_UNKNOWN: "phq9_item9_unknown",
+    instruments.ITEM9_UNANSWERED: "phq9_item9_unanswered",
+}
 
 
 def ttl() -> timedelta:

@@ -35,7 +35,8 @@ PHQ2_ITEMS = PHQ9_ITEMS[:2]
 MOOD_ITEM = "How has your mood been this week?"
 
 SAFETY_ITEM = 9  # PHQ-9 item 9: any answer above 0 needs same-day human follow-up
-SAFETY, ITEM9_UNKNOWN = "safety", "item9_unknown"  # events the caller turns into safety alerts
+# Events the caller turns into safety alerts: item 9 above 0, unreadable, or never answered.
+SAFETY, ITEM9_UNKNOWN, ITEM9_UNANSWERED = "safety", "item9_unknown", "item9_unanswered"
 PHQ2_POSITIVE_AT = 3
 PHQ9_BANDS = ((20, "severe"), (15, "moderately severe"), (10, "moderate"), (5, "mild"), (0, "minimal"))
 
@@ -327,10 +328,13 @@ def late_answer(conv: Conversation, text: str) -> tuple[tuple[str, object], ...]
 
 
 def closing_events(conv: Conversation) -> tuple[tuple[str, object], ...]:
-    """A conversation closed (expired, cancelled, replaced) after an unreadable item-9 answer."""
-    if at_safety_item(conv) and conv.reprompted:
+    """A conversation closed (expired, cancelled, replaced) while it waited for item 9: after an
+    unreadable answer, or with none at all (a member who stops there may be the one at risk)."""
+    if not at_safety_item(conv):
+        return ()
+    if conv.reprompted:
         return ((ITEM9_UNKNOWN, {"item": SAFETY_ITEM, "reason": "closed after an unreadable answer"}),)
-    return ()
+    return ((ITEM9_UNANSWERED, {"item": SAFETY_ITEM, "reason": "closed with item 9 unanswered"}),)
 
 
 def _record(conv: Conversation, inst: Instrument, value: int | None) -> Step:
