@@ -21,9 +21,10 @@ from ipt_groups.checkins.conversations import (
 from ipt_groups.checkins.replies import classify
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import plan_once
-from ipt_groups.messaging.refusals import opt_out
+from ipt_groups.messaging.refusals import opt_out, safety_text_failed
 from ipt_groups.messaging.texts import first_name, local_when
 from ipt_groups.models import AttendanceRecord, Enrolment, GroupSession, InboundMessage, Member, Message, Rsvp
+from ipt_groups.models.message import SAFETY_KINDS
 
 UNKNOWN_SENDER_TEXT = "Sorry, we don't recognise this number. Please contact your coordinator."
 ACK_TEXT = "Thanks, your message was received. For anything urgent, please call your coordinator."
@@ -248,8 +249,9 @@ _RANK = {
 _STORED = {"accepted": "queued", "scheduled": "queued", "sending": "sent", "read": "delivered"}
 
 
-def record_delivery_status(provider_id: str, status: str, error_code: str | None) -> bool:
-    """Record a delivery callback; never moves a message's status backwards, whatever the order."""
+def record_delivery_status(provider_id: str, status: str, error_code: str | None, now: datetime) -> bool:
+    """Record a delivery callback; never moves a message's status backwards, whatever the order. A
+    safety text the carrier could not deliver is handled as one the provider refused for good."""
     message = db.session.scalar(select(Message).filter_by(provider_id=provider_id))
     if message is None or status not in _RANK:
         return False
@@ -259,4 +261,6 @@ def record_delivery_status(provider_id: str, status: str, error_code: str | None
     message.delivery_status = _STORED.get(status, status)
     if status in ("undelivered", "failed"):
         message.reason = f"carrier reported {status}" + (f" (error {error_code})" if error_code else "")
+        if message.kind in SAFETY_KINDS:
+            safety_text_failed(message, error_code, message.reason, now)
     return True

@@ -78,6 +78,6 @@ def inbound_sms():
 def delivery_status():
     """A delivery status callback: recorded if it moves the message forward, ignored otherwise."""
     error_code = _field("ErrorCode")[:16] or None  # Twilio's are five digits
-    record_delivery_status(_field("MessageSid"), _field("MessageStatus"), error_code)
+    record_delivery_status(_field("MessageSid"), _field("MessageStatus"), error_code, now())
     db.session.commit()
     return Response(status=204)

@@ -2,6 +2,7 @@
 3 a.m. (the carrier, not Twilio's API, says so), and when one number sends crisis texts by the dozen.
 Each case is a finding (strict xfail): the fix flips it."""
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -39,18 +40,20 @@ def _status(client, sid, status, error_code):
     return client.post("/twilio/status", data=params, headers={"X-Twilio-Signature": signature})
 
 
-@finding(
-    "finding 6: a first-round safety text the carrier reports undelivered (a dead or disconnected "
-    "facilitator phone: 30003, 30005) waits the full ESCALATE_AFTER_MINUTES; only an API refusal "
-    "escalates at once, and no ERROR or operator alert is raised"
-)
-def test_a_dead_facilitator_phone_reported_by_the_carrier_escalates_at_once(client, member, coordinator):
+def test_a_dead_facilitator_phone_reported_by_the_carrier_escalates_at_once(
+    client, member, coordinator, caplog
+):
     sms(client, "I want to kill myself")
     sender = RecordingSender()
     assert ONCALL in _tick(sender, NOW)
     to_facilitator = Message.query.filter(Message.facilitator_id.is_not(None), Message.alert_id.is_not(None))
-    assert _status(client, to_facilitator.one().provider_id, "undelivered", "30005").status_code == 204
+    with caplog.at_level(logging.ERROR):
+        assert _status(client, to_facilitator.one().provider_id, "undelivered", "30005").status_code == 204
+    assert any(r.levelname == "ERROR" and "failed permanently" in r.getMessage() for r in caplog.records)
     assert COORDINATOR in _tick(sender, NOW + timedelta(minutes=1))
+    assert Alert.query.filter_by(kind="operator").count() == 1
+    # a repeated callback changes nothing more
+    assert _status(client, to_facilitator.one().provider_id, "undelivered", "30005").status_code == 204
     assert Alert.query.filter_by(kind="operator").count() == 1
 
 
