@@ -4,14 +4,14 @@ audited; the phone an alert is about is shown to those who must call it, and eac
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select
 
 from ipt_groups.access_log import record_read
 from ipt_groups.audit import audited_update
 from ipt_groups.auth import Principal
-from ipt_groups.checkins.escalation import escalation_interval, notify_round
+from ipt_groups.checkins.escalation import escalation_interval, last_told, notify_round
 from ipt_groups.errors import Conflict
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import cancel_pending
@@ -42,6 +42,31 @@ def raise_safety_alert(
     db.session.add(alert)
     db.session.flush()
     notify_round(alert, now)
+    return alert
+
+
+# A sender's further signals text the alert's people again at most this often.
+RENOTIFY_AFTER = timedelta(minutes=5)
+
+
+def open_safety_alert(member: Member | None, from_phone: str | None) -> Alert | None:
+    """The sender's newest unacknowledged safety alert: a member's, or a stranger's by number."""
+    query = select(Alert).where(Alert.kind == "safety", Alert.acknowledged_at.is_(None))
+    if member is not None:
+        return db.session.scalar(query.where(Alert.member_id == member.id).order_by(Alert.id.desc()).limit(1))
+    strangers = db.session.scalars(query.where(Alert.member_id.is_(None)).order_by(Alert.id.desc()))
+    return next((a for a in strangers if a.detail.get("from_phone") == from_phone), None)
+
+
+def add_to_alert(alert: Alert, entry: dict, now: datetime) -> Alert:
+    """A further signal for an open alert (one flood of texts, one alert): kept in `detail.later`;
+    its people are texted again, with how many came since, once RENOTIFY_AFTER has passed since
+    they were last texted. The escalation goes on as it was."""
+    told = last_told(alert)
+    later = [*alert.detail.get("later", []), {**entry, "at": now.isoformat()}]
+    alert.detail = {**alert.detail, "later": later}
+    if now - told >= RENOTIFY_AFTER:
+        notify_round(alert, now, more=sum(datetime.fromisoformat(e["at"]) > told for e in later))
     return alert
 
 

@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from ipt_groups.checkins import instruments
-from ipt_groups.checkins.alerts import raise_safety_alert
+from ipt_groups.checkins.alerts import add_to_alert, raise_safety_alert
 from ipt_groups.checkins.safety import crisis_line
 from ipt_groups.extensions import db
 from ipt_groups.models import Alert, Checkin, Member, Message
@@ -109,11 +109,7 @@ def _alert_item9(checkin: Checkin, member: Member, events, text: str | None, now
         if alert is None:
             raise_safety_alert(member, ITEM9_SOURCES[name], detail, now, checkin.session_id)
         else:
-            later = [
-                *alert.detail.get("later", []),
-                {"source": ITEM9_SOURCES[name], **detail, "at": now.isoformat()},
-            ]
-            alert.detail = {**alert.detail, "later": later}
+            add_to_alert(alert, {"source": ITEM9_SOURCES[name], **detail}, now)
     return bool(found)
 
 

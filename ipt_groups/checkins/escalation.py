@@ -29,6 +29,7 @@ STRANGER_SAFETY_TEXT = (
     "(alert {alert_id}). Please call them and record it in the system."
 )
 REMINDER_TEXT = "NOT YET ACKNOWLEDGED after {minutes} min (reminder {level}). "
+MORE_TEXT = "{count} MORE message(s) from them since the last text. "
 NOBODY = (
     "nobody could be texted: no group facilitator, no ONCALL_PHONE and no active coordinator with a phone"
 )
@@ -49,16 +50,24 @@ def escalation_interval() -> timedelta:
     return timedelta(minutes=max(1, int(current_app.config["ESCALATE_AFTER_MINUTES"])))
 
 
-def notify_round(alert: Alert, now: datetime) -> int:
-    """Plan the texts of the alert's current level; with nobody to text, log an ERROR and say so on
-    the alert. Returns how many texts were planned."""
+def notify_round(alert: Alert, now: datetime, more: int = 0) -> int:
+    """Plan the texts of the alert's current level (with `more`, a count of the sender's texts since
+    the last round: the same people told again); with nobody to text, log an ERROR and say so on the
+    alert. Returns how many texts were planned."""
     targets = _targets(alert)
     if not targets:
         log.error("safety alert %s (level %s): %s", alert.id, alert.escalation_level, NOBODY)
         alert.detail = {**alert.detail, "warning": NOBODY}
         return 0
-    body = _text(alert, now)
-    return sum(_plan(alert, target, body, now) for target in targets)
+    body = (MORE_TEXT.format(count=more) if more else "") + _text(alert, now)
+    key = f":more{len(alert.detail.get('later', []))}" if more else ""
+    return sum(_plan(alert, target, body, now, key) for target in targets)
+
+
+def last_told(alert: Alert) -> datetime:
+    """When the alert's people were last texted (planned), or when it was raised."""
+    planned = [datetime.fromisoformat(entry["planned_at"]) for entry in alert.notified or []]
+    return max(planned, default=alert.created_at)
 
 
 def escalate_due(now: datetime) -> int:
@@ -134,9 +143,9 @@ def _distinct(targets: list[Target]) -> list[Target]:
     return list(kept.values())
 
 
-def _plan(alert: Alert, target: Target, body: str, now: datetime) -> int:
+def _plan(alert: Alert, target: Target, body: str, now: datetime, suffix: str = "") -> int:
     level = alert.escalation_level
-    key = f"alert{alert.id}:{target.key}" + (f":L{level}" if level else "")
+    key = f"alert{alert.id}:{target.key}" + (f":L{level}" if level else "") + suffix
     message = plan_once(
         {
             "dedupe_key": key,

@@ -9,7 +9,7 @@ from functools import lru_cache
 from flask import current_app
 
 from ipt_groups.checkins import crisis
-from ipt_groups.checkins.alerts import raise_safety_alert
+from ipt_groups.checkins.alerts import add_to_alert, open_safety_alert, raise_safety_alert
 from ipt_groups.models import Alert, InboundMessage, Member
 from ipt_groups.settings import programme
 
@@ -47,7 +47,11 @@ def raise_crisis_alert(
     earlier: list[int] | None = None,
 ) -> Alert:
     """The safety alert for a text with words of crisis (with `earlier`, the ids of the sender's
-    texts the phrase began in); a stranger is named by their number."""
+    texts the phrase began in); a stranger is named by their number. While the sender has an open
+    alert, the text joins it: forty texts in a minute page on-call once, not forty times."""
     detail = {"phrase": match.phrase, "language": match.language, "inbound_id": record.id}
     detail |= {"split_over": [*earlier, record.id]} if earlier else {}
+    alert = open_safety_alert(member, record.from_phone)
+    if alert is not None:
+        return add_to_alert(alert, {"source": "crisis_words", **detail}, now)
     return raise_safety_alert(member, "crisis_words", detail, now, from_phone=record.from_phone)

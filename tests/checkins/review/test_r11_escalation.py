@@ -12,7 +12,6 @@ from ipt_groups.messaging.base import RecordingSender
 from ipt_groups.messaging.twilio import compute_twilio_signature
 from ipt_groups.models import Alert, Coordinator, Message
 from ipt_groups.worker import tick
-from tests.checkins.review import finding
 from tests.checkins.test_webhooks import TOKEN, sms, twilio_config  # noqa: F401 (twilio_config: autouse fixture)
 from tests.conftest import NOW
 from tests.cross_cutting.test_ratelimits import default_limit, limits  # noqa: F401 (fixtures: the shipped webhook limit)
@@ -57,10 +56,6 @@ def test_a_dead_facilitator_phone_reported_by_the_carrier_escalates_at_once(
     assert Alert.query.filter_by(kind="operator").count() == 1
 
 
-@finding(
-    "finding 7: every crisis text is its own alert: 40 in a minute from one number text on-call 40 "
-    "times at once (and each escalates every 30 min until acked one by one); a stranger can do it too"
-)
 @pytest.mark.parametrize("sender", ["+13125551000", STRANGER])  # the member of `member`, and a stranger
 @pytest.mark.usefixtures("default_limit")
 def test_forty_crisis_texts_in_a_minute_page_on_call_once(client, member, sender):
