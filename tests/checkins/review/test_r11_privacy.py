@@ -10,7 +10,6 @@ from ipt_groups.checkins.alerts import raise_safety_alert
 from ipt_groups.extensions import db as _db
 from ipt_groups.messaging.base import PermanentSendError, RecordingSender
 from ipt_groups.worker import tick
-from tests.checkins.review import finding
 from tests.conftest import NOW
 
 ONCALL = "+12025550999"
@@ -30,10 +29,6 @@ def _alert_and_tick(member, sender):
     return alert.id
 
 
-@finding(
-    "finding 8a: a safety text refused for good writes the recipient's full number to the ERROR "
-    "log (safety_text_failed logs Twilio's reason unmasked)"
-)
 def test_a_refused_safety_text_logs_no_full_phone(app, member, caplog, monkeypatch):
     monkeypatch.setitem(app.config, "ONCALL_PHONE", ONCALL)
     sender = RecordingSender()
@@ -44,10 +39,6 @@ def test_a_refused_safety_text_logs_no_full_phone(app, member, caplog, monkeypat
     assert FACILITATOR not in caplog.text
 
 
-@finding(
-    "finding 8b: the alert's `notified[].reason` repeats Twilio's reason, so a facilitator reading "
-    "their member's alert sees the on-call number (a read the access log does not record)"
-)
 def test_a_facilitator_reading_an_alert_sees_no_other_phone_than_the_members(
     app, client, member, facilitator_auth, monkeypatch
 ):
