@@ -23,6 +23,7 @@ def config_problems(config) -> list[str]:
         problems.append("CALENDAR_FEED_SECRET is required in production")
     problems += _quiet_hours_problems(config.get("QUIET_HOURS", ""))
     problems += _oncall_problems(config.get("ONCALL_PHONE") or "", config.get("ENV_NAME") == "production")
+    problems += _base_url_problems(config.get("PUBLIC_BASE_URL") or "")
     if config.get("ENV_NAME") == "production":
         problems += _safety_problems(config)
     if config.get("SMS_BACKEND") not in ("console", "twilio"):
@@ -51,6 +52,26 @@ def _oncall_problems(phone: str, required: bool) -> list[str]:
     e164 = number and phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if number is None or not phonenumbers.is_valid_number(number) or e164 != phone:
         return [f"ONCALL_PHONE={phone!r} is not a valid phone number in E.164 form such as +13125550100"]
+    return []
+
+
+def _base_url_problems(base: str) -> list[str]:
+    """Shapes of PUBLIC_BASE_URL that no Twilio signature can ever verify against: every webhook
+    would be refused (checked whenever it is set)."""
+    if not base:
+        return []
+    parts = urlsplit(base.strip())
+    if base != "".join(base.split()):
+        return [
+            f"PUBLIC_BASE_URL={base!r} holds spaces (an env file's trailing space?): signatures would fail"
+        ]
+    if "/twilio" in parts.path.lower():
+        return [
+            f"PUBLIC_BASE_URL={base!r} is a webhook's URL: give the base Twilio's URLs start with "
+            f"({parts.scheme}://{parts.netloc}), the app adds /twilio/sms and /twilio/status"
+        ]
+    if parts.query or parts.fragment:
+        return [f"PUBLIC_BASE_URL={base!r} has a query or fragment: signatures would fail"]
     return []
 
 

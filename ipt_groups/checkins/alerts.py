@@ -4,9 +4,10 @@ audited; the phone an alert is about is shown to those who must call it, and eac
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from ipt_groups.access_log import record_read
 from ipt_groups.audit import audited_update
@@ -78,6 +79,27 @@ def raise_once(kind: str, key: str, now: datetime, **fields) -> Alert | None:
     db.session.add(alert)
     db.session.flush()
     return alert
+
+
+MISDIRECTED = "operator:public_base_url:"  # the dedupe key's prefix of the alert below
+
+
+def raise_misdirected_alert(detail: dict, now: datetime) -> Alert | None:
+    """An operator alert that Twilio calls a URL PUBLIC_BASE_URL does not name, unless one is open
+    (after its ack, the next such webhook raises a new one); None if one was open."""
+    if misdirected_open():
+        return None
+    problem = "Twilio's webhooks are signed for another URL than PUBLIC_BASE_URL"
+    key = f"{MISDIRECTED}{now:%Y%m%dT%H%M%S}:{uuid.uuid4().hex[:8]}"  # unique: two workers may race here
+    return raise_once("operator", key, now, detail={"problem": problem, **detail})
+
+
+def misdirected_open() -> int:
+    """How many such operator alerts are open (0 or 1): /healthz shows it."""
+    query = select(func.count()).select_from(Alert).where(Alert.kind == "operator")
+    return db.session.scalar(
+        query.where(Alert.acknowledged_at.is_(None), Alert.dedupe_key.startswith(MISDIRECTED))
+    )
 
 
 def list_alerts(filters: dict, facilitator_id: int | None) -> Select:

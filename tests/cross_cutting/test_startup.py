@@ -41,6 +41,12 @@ def test_a_complete_production_config_starts():
         ({"PUBLIC_BASE_URL": ""}, "PUBLIC_BASE_URL must be the https URL Twilio calls"),
         ({"PUBLIC_BASE_URL": "http://groups.example.org"}, "PUBLIC_BASE_URL must be the https URL"),
         ({"PUBLIC_BASE_URL": "https://"}, "PUBLIC_BASE_URL must be the https URL"),
+        # shapes no signature can verify against (issue 11's review, finding 9a)
+        ({"PUBLIC_BASE_URL": "https://groups.example.org "}, "holds spaces"),
+        ({"PUBLIC_BASE_URL": " https://groups.example.org"}, "holds spaces"),
+        ({"PUBLIC_BASE_URL": "https://groups.example.org/twilio/sms"}, "is a webhook's URL"),
+        ({"PUBLIC_BASE_URL": "https://groups.example.org/twilio"}, "is a webhook's URL"),
+        ({"PUBLIC_BASE_URL": "https://groups.example.org/?x=1"}, "has a query or fragment"),
     ],
 )
 def test_each_production_refusal(change, problem):
@@ -48,6 +54,15 @@ def test_each_production_refusal(change, problem):
     assert len(problems) == 1 and problem in problems[0]
     with pytest.raises(RuntimeError, match="configuration problems"):
         check_config(READY | change)
+
+
+@pytest.mark.parametrize("base", ["https://groups.example.org", "https://groups.example.org/app/"])
+def test_a_base_url_with_a_path_of_its_own_starts(base):
+    assert config_problems(READY | {"PUBLIC_BASE_URL": base}) == []
+
+
+def test_a_malformed_base_url_is_refused_outside_production_too():
+    assert config_problems({"QUIET_HOURS": "21:00-08:00", "SMS_BACKEND": "console", "PUBLIC_BASE_URL": "x "})
 
 
 def test_every_problem_is_named_at_once():
