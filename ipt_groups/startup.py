@@ -76,19 +76,37 @@ def _base_url_problems(base: str) -> list[str]:
 
 
 def _safety_problems(config) -> list[str]:
-    """Production: SMS really sent (or a declared drill), and signatures checked against an https URL."""
-    problems = []
-    if config.get("SMS_BACKEND") != "twilio" and not config.get("SMS_DRILL"):
-        problems.append(
-            f"SMS_BACKEND={config.get('SMS_BACKEND')!r} sends nothing: production needs twilio "
-            "(SMS_DRILL=1 allows console for a rehearsal in which no SMS may leave)"
-        )
+    """Production: SMS really sent (or a declared drill that can still read webhooks), signatures
+    checked against an https URL, and a crisis line for the programme's region."""
+    problems = _sms_problems(config)
     base = urlsplit(config.get("PUBLIC_BASE_URL") or "")
     if base.scheme != "https" or not base.netloc:
         problems.append(
             "PUBLIC_BASE_URL must be the https URL Twilio calls (webhook signatures are checked against it)"
         )
+    region = config.get("DEFAULT_PHONE_REGION") or "US"
+    if region.upper() != "US" and not config.get("CRISIS_LINE_TEXT"):
+        problems.append(
+            f"CRISIS_LINE_TEXT is required in production when DEFAULT_PHONE_REGION is not US ({region}): "
+            "the built-in crisis-line texts name the US 988 line"
+        )
     return problems
+
+
+def _sms_problems(config) -> list[str]:
+    if config.get("SMS_BACKEND") == "twilio":
+        return []  # check_twilio_config names what Twilio lacks
+    if not config.get("SMS_DRILL"):
+        return [
+            f"SMS_BACKEND={config.get('SMS_BACKEND')!r} sends nothing: production needs twilio "
+            "(SMS_DRILL=1 allows console for a rehearsal in which no SMS may leave)"
+        ]
+    if not config.get("TWILIO_AUTH_TOKEN"):
+        return [
+            "TWILIO_AUTH_TOKEN is required in production, a drill too: without it no webhook signature "
+            "verifies, and every inbound text, crisis texts too, is refused"
+        ]
+    return []
 
 
 def _twilio_problems(config) -> list[str]:

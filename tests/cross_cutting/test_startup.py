@@ -47,6 +47,19 @@ def test_a_complete_production_config_starts():
         ({"PUBLIC_BASE_URL": "https://groups.example.org/twilio/sms"}, "is a webhook's URL"),
         ({"PUBLIC_BASE_URL": "https://groups.example.org/twilio"}, "is a webhook's URL"),
         ({"PUBLIC_BASE_URL": "https://groups.example.org/?x=1"}, "has a query or fragment"),
+        # a drill must still read webhooks; a programme outside the US must name its crisis line
+        (
+            {"SMS_BACKEND": "console", "SMS_DRILL": True, "TWILIO_AUTH_TOKEN": ""},
+            "TWILIO_AUTH_TOKEN is required",
+        ),
+        (
+            {"DEFAULT_PHONE_REGION": "GB"},
+            "CRISIS_LINE_TEXT is required in production when DEFAULT_PHONE_REGION",
+        ),
+        (
+            {"DEFAULT_PHONE_REGION": "MX", "CRISIS_LINE_TEXTS": {"es": "Llame al 800 911 2000"}},
+            "CRISIS_LINE_TEXT is",
+        ),
     ],
 )
 def test_each_production_refusal(change, problem):
@@ -54,6 +67,17 @@ def test_each_production_refusal(change, problem):
     assert len(problems) == 1 and problem in problems[0]
     with pytest.raises(RuntimeError, match="configuration problems"):
         check_config(READY | change)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"DEFAULT_PHONE_REGION": "GB", "CRISIS_LINE_TEXT": "Call Samaritans on 116 123"},
+        {"DEFAULT_PHONE_REGION": "us"},
+    ],
+)
+def test_a_crisis_line_for_the_region_starts(change):
+    assert config_problems(READY | change) == []
 
 
 @pytest.mark.parametrize("base", ["https://groups.example.org", "https://groups.example.org/app/"])
