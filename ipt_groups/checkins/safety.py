@@ -26,6 +26,12 @@ def _lists(env: tuple[str, ...], added: tuple[tuple[str, tuple[str, ...]], ...])
     return crisis.phrase_lists(crisis.phrases_by_language(env), dict(added))
 
 
+def detect_without_database(text: str) -> crisis.CrisisMatch | None:
+    """Words of crisis in `text` by the lists that need no database (built in and CRISIS_PHRASES):
+    for a text that arrives while the database is unreachable."""
+    return crisis.detect_crisis(text, _lists(tuple(current_app.config.get("CRISIS_PHRASES") or ()), ()))
+
+
 def detect(text: str, language: str | None) -> crisis.CrisisMatch | None:
     """Words of crisis in `text`, the reader's language tried first and then every list."""
     return crisis.detect_crisis(text, crisis_lists(), language)

@@ -6,6 +6,7 @@ and acted on; the limit only ever spares replies and non-safety work."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, current_app, request
@@ -13,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ipt_groups.api.clock import now
 from ipt_groups.api.ratelimits import sender_over_limit
+from ipt_groups.checkins import safety, spool
 from ipt_groups.checkins.alerts import raise_misdirected_alert
 from ipt_groups.checkins.inbox import receive_sms, record_delivery_status
 from ipt_groups.extensions import db
@@ -75,7 +77,7 @@ def _report_wrong_base_url(signed_for: str) -> None:
     try:
         raise_misdirected_alert({"signed_for": signed_for, "public_base_url": base}, now())
     except SQLAlchemyError:
-        db.session.rollback()
+        _rollback()
         current_app.logger.exception("could not record the PUBLIC_BASE_URL alert")
 
 
@@ -103,12 +105,39 @@ def inbound_sms():
         db.session.commit()
     except Exception:
         # Whatever broke in the rest, the message is kept and read for crisis: Twilio never resends it.
-        db.session.rollback()
+        _rollback()
         current_app.logger.exception("inbound %s from %s: handling failed", sid, mask_phone(sender))
-        reply = receive_sms(*args, safety_only=True)
-        db.session.commit()
+        try:
+            reply = receive_sms(*args, safety_only=True)
+            db.session.commit()
+        except Exception:
+            _rollback()
+            return _unstored(*args)
     current_app.logger.info("inbound %s from %s handled", sid, mask_phone(sender))
     return _twiml(reply)
+
+
+def _unstored(sid: str, sender: str, body: str, at) -> Response:
+    """Neither handling reached the database: the text is read against the lists that need no
+    database (built in, CRISIS_PHRASES) and kept in the spool for replay; a crisis text still gets
+    the crisis line. A 500 only if the spool failed too (Twilio then tries the Fallback URL)."""
+    match = safety.detect_without_database(body)
+    kept = spool.keep(current_app.config["INBOUND_SPOOL_PATH"], sid, sender, body, at, match is not None)
+    current_app.logger.error(
+        "inbound %s from %s not stored (database unreachable): %s%s",
+        sid,
+        mask_phone(sender),
+        "kept in the inbound spool for replay" if kept else "NOT KEPT",
+        "; words of crisis: the crisis line was sent" if match else "",
+    )
+    if match is not None:
+        return _twiml(safety.crisis_line(match.language))
+    return _twiml(None) if kept else _twiml(None, 500)
+
+
+def _rollback() -> None:
+    with suppress(SQLAlchemyError):  # a dead connection may refuse even this
+        db.session.rollback()
 
 
 @bp.post("/status")

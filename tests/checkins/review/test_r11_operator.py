@@ -10,7 +10,6 @@ from sqlalchemy.exc import OperationalError
 from ipt_groups.extensions import db as _db
 from ipt_groups.models import Alert
 from ipt_groups.startup import config_problems
-from tests.checkins.review import finding
 from tests.checkins.test_webhooks import sms, twilio_config  # noqa: F401 (twilio_config: autouse fixture)
 from tests.cross_cutting.test_startup import READY
 
@@ -56,10 +55,6 @@ def database_down(app, monkeypatch):
     event.remove(_db.engine, "before_cursor_execute", refuse)
 
 
-@finding(
-    "finding 10: with the database unreachable (a PostgreSQL restart) a crisis text gets a 500: no "
-    "crisis line back, nothing kept, and Twilio does not retry an inbound SMS"
-)
 def test_with_the_database_down_a_crisis_text_still_gets_the_crisis_line(client, member, database_down):
     response = sms(client, CRISIS)
     assert response.status_code == 200 and "988" in response.get_data(as_text=True)
