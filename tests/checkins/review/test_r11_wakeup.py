@@ -11,7 +11,6 @@ from ipt_groups.extensions import db as _db
 from ipt_groups.messaging.base import RecordingSender
 from ipt_groups.models import Member
 from ipt_groups.worker import Dispatcher
-from tests.checkins.review import finding
 from tests.messaging.test_dispatch import _plan
 
 NOON_CHICAGO = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
@@ -53,11 +52,6 @@ class CrisesDuringTheTick(RecordingSender):
         return result
 
 
-@finding(
-    "finding 11: once one wake-up arrives during a tick, every later safety text committed in that "
-    "tick waits for its end: the listener thread blocks inside wake() on the dispatcher lock and "
-    "reads no further NOTIFY"
-)
 def test_a_second_crisis_during_a_long_tick_is_sent_before_the_ticks_next_send(
     app, started_group, make_member, monkeypatch
 ):
