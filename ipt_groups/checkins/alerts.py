@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 
 from ipt_groups.access_log import record_read
 from ipt_groups.audit import audited_update
@@ -16,7 +16,7 @@ from ipt_groups.checkins.escalation import escalation_interval, last_told, notif
 from ipt_groups.errors import Conflict
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import cancel_pending
-from ipt_groups.models import Alert, Group, Member, Message
+from ipt_groups.models import Alert, Enrolment, Group, Member, Message
 
 
 def raise_safety_alert(
@@ -103,10 +103,15 @@ def misdirected_open() -> int:
 
 
 def list_alerts(filters: dict, facilitator_id: int | None) -> Select:
-    """Alerts, newest first; open ones only unless asked; a facilitator sees their groups' alerts."""
+    """Alerts, newest first; open ones only unless asked; a facilitator sees the alerts of their
+    groups (see `may_see`)."""
     query = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc())
     if facilitator_id is not None:
-        query = query.join(Group, Group.id == Alert.group_id).where(Group.facilitator_id == facilitator_id)
+        theirs = select(Group.id).where(Group.facilitator_id == facilitator_id)
+        members_now = select(Enrolment.member_id).where(
+            Enrolment.group_id.in_(theirs), Enrolment.left_on.is_(None)
+        )
+        query = query.where(or_(Alert.group_id.in_(theirs), Alert.member_id.in_(members_now)))
     if not filters.get("include_acknowledged"):
         query = query.where(Alert.acknowledged_at.is_(None))
     for key in ("kind", "group_id", "member_id"):
@@ -130,20 +135,30 @@ def acknowledge(alert: Alert, note: str | None, actor: str, now: datetime) -> Al
     return alert
 
 
-def may_call(alert: Alert, who: Principal) -> bool:
-    """Coordinators, and the facilitator of the alert's group, may see the phone it is about."""
-    if who.is_coordinator:
-        return True
-    group = db.session.get(Group, alert.group_id) if alert.group_id is not None else None
-    return group is not None and who.facilitator_id is not None and group.facilitator_id == who.facilitator_id
+def may_see(alert: Alert, who: Principal) -> bool:
+    """Coordinators see every alert and the phone it is about; a facilitator, those of the member's
+    group when it was raised (they were told, and may be calling) and of the member's group now (a
+    member who moved, or a waitlisted member since placed, is theirs to call): both, when they differ."""
+    return who.is_coordinator or (
+        who.facilitator_id is not None and who.facilitator_id in _facilitators(alert)
+    )
+
+
+def _facilitators(alert: Alert) -> set[int]:
+    groups = {alert.group_id} - {None}
+    if alert.member_id is not None:
+        groups |= set(
+            db.session.scalars(select(Enrolment.group_id).filter_by(member_id=alert.member_id, left_on=None))
+        )
+    return (
+        set(db.session.scalars(select(Group.facilitator_id).where(Group.id.in_(groups)))) if groups else set()
+    )
 
 
 def reveal_phones(alerts: list[Alert], who: Principal, via: str, now: datetime) -> list[Alert]:
     """Put on each alert (`revealed_phone`) the phone it is about, for those who must call it, and
     record every such read (one entry per member, or per stranger's alerts, per request)."""
-    shown = [
-        a for a in alerts if (a.member_id is not None or a.detail.get("from_phone")) and may_call(a, who)
-    ]
+    shown = [a for a in alerts if (a.member_id is not None or a.detail.get("from_phone")) and may_see(a, who)]
     ids = {a.member_id for a in shown if a.member_id is not None}
     members = {m.id: m for m in db.session.scalars(select(Member).where(Member.id.in_(ids)))} if ids else {}
     reads: dict[int | None, list[int]] = {}

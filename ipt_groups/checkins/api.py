@@ -2,7 +2,7 @@
 
 from flask_smorest import Blueprint, abort
 
-from ipt_groups.api.access import authenticate_request, coordinator, may_see_group, principal
+from ipt_groups.api.access import authenticate_request, principal
 from ipt_groups.api.clock import now
 from ipt_groups.api.pages import paginate_query
 from ipt_groups.checkins import alerts, trajectories
@@ -15,7 +15,7 @@ from ipt_groups.checkins.schemas import (
     ScoresSchema,
 )
 from ipt_groups.extensions import db
-from ipt_groups.models import Alert, Group, Member
+from ipt_groups.models import Alert, Member
 
 bp = Blueprint("alerts", __name__, url_prefix="/api/v1", description="Alerts, check-ins and scores")
 bp.before_request(authenticate_request)
@@ -27,11 +27,9 @@ def _scope() -> int | None:
 
 
 def _may_see(alert: Alert) -> None:
-    """403 unless the caller coordinates or leads the alert's group (alerts of no group: coordinators)."""
-    if alert.group_id is not None:
-        may_see_group(db.session.get(Group, alert.group_id).facilitator_id)
-    else:
-        coordinator()
+    """403 unless the caller coordinates, or leads the member's group then or now (alerts.may_see)."""
+    if not alerts.may_see(alert, principal()):
+        abort(403, message="facilitators see only their own groups' alerts")
 
 
 @bp.route("/alerts", methods=["GET"])
