@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import plan_once
+from ipt_groups.messaging.texts import group_label
 from ipt_groups.models import Alert, Coordinator, Group, Member, Message
 from ipt_groups.models.survey import UNDELIVERED_STATES
 
@@ -25,7 +26,7 @@ SAFETY_TEXT = (
     "(alert {alert_id}). Please call them and record it in the system."
 )
 STRANGER_SAFETY_TEXT = (
-    "URGENT from {programme}: {phone}, a number not in the programme, texted words of crisis "
+    "URGENT from {programme}: {phone}, a number not in the programme, needs same-day follow-up "
     "(alert {alert_id}). Please call them and record it in the system."
 )
 REMINDER_TEXT = "NOT YET ACKNOWLEDGED after {minutes} min (reminder {level}). "
@@ -177,7 +178,7 @@ def _text(alert: Alert, now: datetime) -> str:
             programme=config["PROGRAMME_NAME"],
             member_id=member.id,
             first_name=member.name.split(" ")[0],
-            group=group.name if group else "no group (waitlist)",
+            group=group_label(group.id) if group else "no group (waitlist)",
             alert_id=alert.id,
         )
     if not alert.escalation_level:

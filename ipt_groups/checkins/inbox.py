@@ -22,7 +22,7 @@ from ipt_groups.checkins.replies import classify
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import plan_once
 from ipt_groups.messaging.refusals import opt_out, safety_text_failed
-from ipt_groups.messaging.texts import first_name, local_when
+from ipt_groups.messaging.texts import first_name, group_label, local_when
 from ipt_groups.models import AttendanceRecord, Enrolment, GroupSession, InboundMessage, Member, Message, Rsvp
 from ipt_groups.models.message import SAFETY_KINDS
 
@@ -218,7 +218,7 @@ def _prefill_attendance(session: GroupSession, member: Member, response: str, no
 def _tell_facilitator(session: GroupSession, member: Member, now: datetime) -> None:
     group = session.group
     when = local_when(session.starts_at, group.facilitator.timezone)["when"]
-    body = f"{first_name(member.name)} (member {member.id}) can't come to {group.name} on {when}."
+    body = f"{first_name(member.name)} (member {member.id}) can't come to {group_label(group.id)} on {when}."
     plan_once(
         {
             "dedupe_key": f"f{group.facilitator_id}:s{session.id}:decline:m{member.id}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ipt_groups.extensions import db
 from ipt_groups.messaging.recipients import Recipient
-from ipt_groups.messaging.texts import first_name, local_when, render
+from ipt_groups.messaging.texts import first_name, group_label, local_when, render
 from ipt_groups.models import Group, GroupSession, IndividualMeeting, Message
 
 
@@ -36,5 +36,5 @@ def _subject_context(message: Message, recipient: Recipient) -> dict:
     context = local_when(session.starts_at, recipient.timezone, group.timezone)
     if message.facilitator_id is not None:
         names = sorted(m.name for m in group.current_members)
-        context.update(group=group.name, count=len(names), roster=", ".join(names))
+        context.update(group=group_label(group.id), count=len(names), roster=", ".join(names))
     return context

@@ -1,6 +1,7 @@
 """Message texts. Lock screens show SMS to anyone nearby, so no default text names therapy, a
-diagnosis, a problem area or a group's topic; a programme may replace any text (setting
-`message_texts`), and the same placeholders are available."""
+diagnosis, a problem area or a group's topic (texts to staff name a group by its number, `{group}`,
+never by its name); a programme may replace any text (setting `message_texts`), and the same
+placeholders are available."""
 
 from __future__ import annotations
 
@@ -42,6 +43,12 @@ def local_when(instant: datetime, tz: str, group_tz: str | None = None) -> dict:
     if group_tz and group_tz != tz:
         time += f" {local.tzname()}"
     return {"when": f"{local:%a %d %b} at {time}", "time": time, "date": f"{local:%a %d %b}"}
+
+
+def group_label(group_id: int) -> str:
+    """How texts to staff name a group: by its number, never its name, which may name its topic
+    ("Tuesday grief") on a lock screen."""
+    return f"group {group_id}"
 
 
 def first_name(name: str) -> str:
