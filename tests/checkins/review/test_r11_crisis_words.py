@@ -1,5 +1,5 @@
 """Review of issue 11, from outside: words of crisis a member in distress really writes at 3 a.m.,
-through the signed webhook. Each case is a finding (strict xfail): the fix flips it."""
+through the signed webhook. Each case was a finding (a strict xfail until its fix)."""
 
 import pytest
 

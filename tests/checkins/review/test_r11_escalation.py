@@ -1,6 +1,6 @@
 """Review of issue 11, from outside: the escalation ladder when the facilitator's phone is dead at
 3 a.m. (the carrier, not Twilio's API, says so), and when one number sends crisis texts by the dozen.
-Each case is a finding (strict xfail): the fix flips it."""
+Each case was a finding (a strict xfail until its fix)."""
 
 import logging
 from datetime import timedelta

@@ -1,5 +1,5 @@
 """Review of issue 11, from outside: PHQ-9 item 9 answered as members answer it, through the signed
-webhook. Each case is a finding (strict xfail): the fix flips it."""
+webhook. Each case was a finding (a strict xfail until its fix)."""
 
 import pytest
 

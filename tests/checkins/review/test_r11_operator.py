@@ -1,5 +1,5 @@
 """Review of issue 11, from outside: what the operator's mistakes and outages do to a crisis text.
-Each case is a finding (strict xfail): the fix flips it."""
+Each case was a finding (a strict xfail until its fix)."""
 
 import logging
 

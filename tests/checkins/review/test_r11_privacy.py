@@ -1,6 +1,6 @@
 """Review of issue 11, from outside: phone numbers where the rules say they must not be. Twilio's own
 error messages name the number ("The 'To' number +1... is not a valid phone number."), and the safety
-path logs and shows them as they come. Each case is a finding (strict xfail): the fix flips it."""
+path logs and shows them as they come. Each case was a finding (a strict xfail until its fix)."""
 
 import logging
 

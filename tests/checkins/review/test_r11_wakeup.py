@@ -1,6 +1,6 @@
 """Review of issue 11, from outside: the safety lane's wake-up while a long tick is sending. The real
 listener (SafetyListener._listen) calls `Dispatcher.wake` for one notification at a time; the stand-in
-below does the same from its own thread. The finding is a strict xfail: the fix flips it."""
+below does the same from its own thread. The finding was a strict xfail until its fix."""
 
 import queue
 import threading
