@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from ipt_groups.access_log import record_read
 from ipt_groups.audit import audited_update
@@ -111,7 +111,8 @@ def list_alerts(filters: dict, facilitator_id: int | None) -> Select:
         members_now = select(Enrolment.member_id).where(
             Enrolment.group_id.in_(theirs), Enrolment.left_on.is_(None)
         )
-        query = query.where(or_(Alert.group_id.in_(theirs), Alert.member_id.in_(members_now)))
+        theirs_now = and_(Alert.acknowledged_at.is_(None), Alert.member_id.in_(members_now))
+        query = query.where(or_(Alert.group_id.in_(theirs), theirs_now))
     if not filters.get("include_acknowledged"):
         query = query.where(Alert.acknowledged_at.is_(None))
     for key in ("kind", "group_id", "member_id"):
@@ -137,8 +138,9 @@ def acknowledge(alert: Alert, note: str | None, actor: str, now: datetime) -> Al
 
 def may_see(alert: Alert, who: Principal) -> bool:
     """Coordinators see every alert and the phone it is about; a facilitator, those of the member's
-    group when it was raised (they were told, and may be calling) and of the member's group now (a
-    member who moved, or a waitlisted member since placed, is theirs to call): both, when they differ."""
+    group when it was raised (they were told, and may be calling) and, while it is open, those of
+    the member's group now (a member who moved, or a waitlisted member since placed, is theirs to
+    call; their history before that is not): both, when they differ."""
     return who.is_coordinator or (
         who.facilitator_id is not None and who.facilitator_id in _facilitators(alert)
     )
@@ -146,13 +148,12 @@ def may_see(alert: Alert, who: Principal) -> bool:
 
 def _facilitators(alert: Alert) -> set[int]:
     groups = {alert.group_id} - {None}
-    if alert.member_id is not None:
-        groups |= set(
-            db.session.scalars(select(Enrolment.group_id).filter_by(member_id=alert.member_id, left_on=None))
-        )
-    return (
-        set(db.session.scalars(select(Group.facilitator_id).where(Group.id.in_(groups)))) if groups else set()
-    )
+    if alert.member_id is not None and alert.acknowledged_at is None:
+        now_in = select(Enrolment.group_id).filter_by(member_id=alert.member_id, left_on=None)
+        groups |= set(db.session.scalars(now_in))
+    if not groups:
+        return set()
+    return set(db.session.scalars(select(Group.facilitator_id).where(Group.id.in_(groups))))
 
 
 def reveal_phones(alerts: list[Alert], who: Principal, via: str, now: datetime) -> list[Alert]:

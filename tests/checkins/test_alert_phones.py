@@ -133,6 +133,9 @@ def test_after_a_move_the_old_and_the_new_facilitator_both_see_the_open_alert(
     assert _seen_by(client, facilitator_auth, lead_c.id, alert) == ([], 403, None)
     r = client.post(f"/api/v1/alerts/{alert}/ack", headers=facilitator_auth(world["b"]))
     assert r.status_code == 200  # the member's facilitator now may acknowledge it
+    # closed, it is history: the group's it was raised in, not the member's new group's
+    assert _seen_by(client, facilitator_auth, world["b"], alert)[1] == 403
+    assert _seen_by(client, facilitator_auth, world["a"], alert)[1] == 200
 
 
 def test_a_waitlisted_members_alert_is_seen_by_the_facilitator_of_the_group_they_join(
