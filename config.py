@@ -66,6 +66,10 @@ class Config:
     QUIET_HOURS = os.environ.get("QUIET_HOURS", "21:00-08:00")
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
     SMS_DRILL = os.environ.get("SMS_DRILL", "0") == "1"  # production rehearsal: console SMS allowed
+    # Inbound texts the database could not take, kept for replay (checkins/spool.py).
+    INBOUND_SPOOL_PATH = os.environ.get(
+        "INBOUND_SPOOL_PATH", str(BASE_DIR / "instance" / "inbound-spool.jsonl")
+    )
     TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
     TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
     TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")

@@ -206,6 +206,15 @@ def tick_command() -> None:
     )
 
 
+@ipt.command("replay-inbound")
+def replay_inbound_command() -> None:
+    """Replay the inbound texts kept on disk while the database was unreachable (the scheduler's
+    tick does it too, where it shares INBOUND_SPOOL_PATH with the web app)."""
+    from ipt_groups.checkins.spool import replay_spooled
+
+    click.echo(f"replayed {replay_spooled(_now())} inbound texts")
+
+
 @ipt.command("preview-cycle")
 @click.argument("group_id", type=int)
 def preview_cycle(group_id: int) -> None:

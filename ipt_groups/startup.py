@@ -27,6 +27,7 @@ def config_problems(config) -> list[str]:
         problems.append("SECRET_KEY is required in production (at least 32 characters)")
     problems += _quiet_hours_problems(config.get("QUIET_HOURS", ""))
     problems += _oncall_problems(config.get("ONCALL_PHONE") or "", config.get("ENV_NAME") == "production")
+    problems += _base_url_problems(config.get("PUBLIC_BASE_URL") or "")
     if config.get("ENV_NAME") == "production":
         problems += _safety_problems(config)
     if config.get("SMS_BACKEND") not in ("console", "twilio"):
@@ -70,20 +71,58 @@ def _oncall_problems(phone: str, required: bool) -> list[str]:
     return []
 
 
+def _base_url_problems(base: str) -> list[str]:
+    """Shapes of PUBLIC_BASE_URL that no Twilio signature can ever verify against: every webhook
+    would be refused (checked whenever it is set)."""
+    if not base:
+        return []
+    parts = urlsplit(base.strip())
+    if base != "".join(base.split()):
+        return [
+            f"PUBLIC_BASE_URL={base!r} holds spaces (an env file's trailing space?): signatures would fail"
+        ]
+    if "/twilio" in parts.path.lower():
+        return [
+            f"PUBLIC_BASE_URL={base!r} is a webhook's URL: give the base Twilio's URLs start with "
+            f"({parts.scheme}://{parts.netloc}), the app adds /twilio/sms and /twilio/status"
+        ]
+    if parts.query or parts.fragment:
+        return [f"PUBLIC_BASE_URL={base!r} has a query or fragment: signatures would fail"]
+    return []
+
+
 def _safety_problems(config) -> list[str]:
-    """Production: SMS really sent (or a declared drill), and signatures checked against an https URL."""
-    problems = []
-    if config.get("SMS_BACKEND") != "twilio" and not config.get("SMS_DRILL"):
-        problems.append(
-            f"SMS_BACKEND={config.get('SMS_BACKEND')!r} sends nothing: production needs twilio "
-            "(SMS_DRILL=1 allows console for a rehearsal in which no SMS may leave)"
-        )
+    """Production: SMS really sent (or a declared drill that can still read webhooks), signatures
+    checked against an https URL, and a crisis line for the programme's region."""
+    problems = _sms_problems(config)
     base = urlsplit(config.get("PUBLIC_BASE_URL") or "")
     if base.scheme != "https" or not base.netloc:
         problems.append(
             "PUBLIC_BASE_URL must be the https URL Twilio calls (webhook signatures are checked against it)"
         )
+    region = config.get("DEFAULT_PHONE_REGION") or "US"
+    if region.upper() != "US" and not config.get("CRISIS_LINE_TEXT"):
+        problems.append(
+            f"CRISIS_LINE_TEXT is required in production when DEFAULT_PHONE_REGION is not US ({region}): "
+            "the built-in crisis-line texts name the US 988 line"
+        )
     return problems
+
+
+def _sms_problems(config) -> list[str]:
+    if config.get("SMS_BACKEND") == "twilio":
+        return []  # check_twilio_config names what Twilio lacks
+    if not config.get("SMS_DRILL"):
+        return [
+            f"SMS_BACKEND={config.get('SMS_BACKEND')!r} sends nothing: production needs twilio "
+            "(SMS_DRILL=1 allows console for a rehearsal in which no SMS may leave)"
+        ]
+    if not config.get("TWILIO_AUTH_TOKEN"):
+        return [
+            "TWILIO_AUTH_TOKEN is required in production, a drill too: without it no webhook signature "
+            "verifies, and every inbound text, crisis texts too, is refused"
+        ]
+    return []
 
 
 def _twilio_problems(config) -> list[str]:

@@ -216,7 +216,8 @@ def safety_run(sender, pacer, worker: str, now: datetime) -> TickStats:
 class Dispatcher:
     """One scheduler process's sending: its ticks, and the safety runs a wake-up asks for. One lock
     keeps them from overlapping (a tick settles its worker's leftover claims, which must not be a
-    safety run's in flight); a wake-up during a tick is served inside it, between two sends."""
+    safety run's in flight); a wake-up during a tick is served inside it, between two sends, and
+    never blocks the listener."""
 
     def __init__(self, app: Flask, sender, pacer, worker: str, clock: Callable[[], datetime] | None = None):
         self.app, self.sender, self.pacer, self.worker = app, sender, pacer, worker
@@ -224,24 +225,40 @@ class Dispatcher:
         self.lock, self.serving, self.woken = threading.Lock(), threading.Lock(), threading.Event()
 
     def tick(self, now: datetime | None = None, lock: SchedulerLock | None = None):
-        """One tick (see `tick`), serving wake-ups between its sends."""
-        with self.lock:
-            return tick(self.app, self.sender, self.pacer, self.worker, now, lock, self._between)
+        """One tick (see `tick`), serving wake-ups between its sends, and any that came after its
+        last send, once it is over."""
+        try:
+            with self.lock:
+                return tick(self.app, self.sender, self.pacer, self.worker, now, lock, self._between)
+        finally:
+            self._serve_pending()
 
     def wake(self, payload: str | None = None) -> None:
-        """A safety text was committed (`payload`: its id, or what asked): send it now, or let the
-        running tick send it between two sends (and then find nothing left to do here)."""
+        """A safety text was committed (`payload`: its id, or what asked): send it now or, while a
+        tick runs, leave it to the tick's next gap between two sends (or its end) and return at once,
+        so the listener goes on reading notifications instead of waiting for the tick to end."""
         self.woken.set()
-        with self.lock:
-            self._serve()
+        self._serve_pending()
+
+    def _serve_pending(self) -> None:
+        # Whoever holds the lock serves a wake-up set before it let go: a wake-up that finds the lock
+        # taken has set `woken` first, so the holder sees it (between two sends, or right here).
+        while self._serve_holding(self.lock):
+            pass
 
     def _between(self) -> None:
         # Called by every sending thread of a tick: one serves, the others carry on.
-        if self.woken.is_set() and self.serving.acquire(blocking=False):
-            try:
-                self._serve()
-            finally:
-                self.serving.release()
+        self._serve_holding(self.serving)
+
+    def _serve_holding(self, lock: threading.Lock) -> bool:
+        """Serve a pending wake-up if `lock` is free (taken for the while); False if not served."""
+        if not (self.woken.is_set() and lock.acquire(blocking=False)):
+            return False
+        try:
+            self._serve()
+        finally:
+            lock.release()
+        return True
 
     def _serve(self) -> None:
         if not self.woken.is_set():

@@ -46,7 +46,8 @@ def _database_url(tmp_path_factory) -> str:
 def app(tmp_path_factory):
     """One app for the session, its schema made by the migrations on a blank database."""
     url = _database_url(tmp_path_factory)
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, FIXED_NOW=NOW)
+    spool = tmp_path_factory.mktemp("spool") / "inbound-spool.jsonl"
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, FIXED_NOW=NOW, INBOUND_SPOOL_PATH=str(spool))
     with app.app_context():
         if _db.engine.dialect.name == "postgresql":
             _reset_postgres()

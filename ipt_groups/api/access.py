@@ -9,8 +9,6 @@ from flask_smorest import abort
 
 from ipt_groups.api.failures import require_json_body
 from ipt_groups.auth import Principal, authenticate
-from ipt_groups.extensions import db
-from ipt_groups.models import Alert, Group
 
 
 def _authenticate() -> None:
@@ -51,13 +49,6 @@ def may_see_group(facilitator_id: int) -> Principal:
     if not who.is_coordinator and who.facilitator_id != facilitator_id:
         abort(403, message="facilitators see only their own groups")
     return who
-
-
-def may_see_alert(alert: Alert) -> Principal:
-    """The caller, who must coordinate or lead the alert's group (alerts of no group: coordinators)."""
-    if alert.group_id is None:
-        return coordinator()
-    return may_see_group(db.session.get(Group, alert.group_id).facilitator_id)
 
 
 def coordinators_only():

@@ -6,6 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ipt_groups.api.clock import now
+from ipt_groups.checkins.alerts import misdirected_open
 from ipt_groups.checkins.escalation import safety_backlog
 from ipt_groups.extensions import db
 
@@ -15,12 +16,15 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz():
     """200 when the database answers (503 otherwise); `status` is `attention` while an open safety
-    alert has a text that cannot arrive or is still retrying, or reached nobody. Still 200 then: the
-    web process is alive and must keep taking webhooks."""
+    alert has a text that cannot arrive or is still retrying, or reached nobody, or while Twilio's
+    webhooks come signed for another URL than PUBLIC_BASE_URL (an open operator alert). Still 200
+    then: the web process is alive and must keep taking webhooks."""
     try:
         db.session.execute(text("SELECT 1"))
         safety = safety_backlog(now())
+        webhooks = {"signed_for_another_url": misdirected_open()}
     except SQLAlchemyError:
         db.session.rollback()
         return {"status": "unavailable", "database": "no answer"}, 503
-    return {"status": "attention" if any(safety.values()) else "ok", "safety": safety}
+    attention = any(safety.values()) or any(webhooks.values())
+    return {"status": "attention" if attention else "ok", "safety": safety, "webhooks": webhooks}

@@ -4,18 +4,19 @@ audited; the phone an alert is about is shown to those who must call it, and eac
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from ipt_groups.access_log import record_read
 from ipt_groups.audit import audited_update
 from ipt_groups.auth import Principal
-from ipt_groups.checkins.escalation import escalation_interval, notify_round
+from ipt_groups.checkins.escalation import escalation_interval, last_told, notify_round
 from ipt_groups.errors import Conflict
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import cancel_pending
-from ipt_groups.models import Alert, Group, Member, Message
+from ipt_groups.models import Alert, Enrolment, Group, Member, Message
 
 
 def raise_safety_alert(
@@ -45,6 +46,31 @@ def raise_safety_alert(
     return alert
 
 
+# A sender's further signals text the alert's people again at most this often.
+RENOTIFY_AFTER = timedelta(minutes=5)
+
+
+def open_safety_alert(member: Member | None, from_phone: str | None) -> Alert | None:
+    """The sender's newest unacknowledged safety alert: a member's, or a stranger's by number."""
+    query = select(Alert).where(Alert.kind == "safety", Alert.acknowledged_at.is_(None))
+    if member is not None:
+        return db.session.scalar(query.where(Alert.member_id == member.id).order_by(Alert.id.desc()).limit(1))
+    strangers = db.session.scalars(query.where(Alert.member_id.is_(None)).order_by(Alert.id.desc()))
+    return next((a for a in strangers if a.detail.get("from_phone") == from_phone), None)
+
+
+def add_to_alert(alert: Alert, entry: dict, now: datetime) -> Alert:
+    """A further signal for an open alert (one flood of texts, one alert): kept in `detail.later`;
+    its people are texted again, with how many came since, once RENOTIFY_AFTER has passed since
+    they were last texted. The escalation goes on as it was."""
+    told = last_told(alert)
+    later = [*alert.detail.get("later", []), {**entry, "at": now.isoformat()}]
+    alert.detail = {**alert.detail, "later": later}
+    if now - told >= RENOTIFY_AFTER:
+        notify_round(alert, now, more=sum(datetime.fromisoformat(e["at"]) > told for e in later))
+    return alert
+
+
 def raise_once(kind: str, key: str, now: datetime, **fields) -> Alert | None:
     """An alert identified by `key`, created only the first time; None if it already existed."""
     if db.session.scalar(select(Alert.id).filter_by(dedupe_key=key)):
@@ -55,11 +81,38 @@ def raise_once(kind: str, key: str, now: datetime, **fields) -> Alert | None:
     return alert
 
 
+MISDIRECTED = "operator:public_base_url:"  # the dedupe key's prefix of the alert below
+
+
+def raise_misdirected_alert(detail: dict, now: datetime) -> Alert | None:
+    """An operator alert that Twilio calls a URL PUBLIC_BASE_URL does not name, unless one is open
+    (after its ack, the next such webhook raises a new one); None if one was open."""
+    if misdirected_open():
+        return None
+    problem = "Twilio's webhooks are signed for another URL than PUBLIC_BASE_URL"
+    key = f"{MISDIRECTED}{now:%Y%m%dT%H%M%S}:{uuid.uuid4().hex[:8]}"  # unique: two workers may race here
+    return raise_once("operator", key, now, detail={"problem": problem, **detail})
+
+
+def misdirected_open() -> int:
+    """How many such operator alerts are open (0 or 1): /healthz shows it."""
+    query = select(func.count()).select_from(Alert).where(Alert.kind == "operator")
+    return db.session.scalar(
+        query.where(Alert.acknowledged_at.is_(None), Alert.dedupe_key.startswith(MISDIRECTED))
+    )
+
+
 def list_alerts(filters: dict, facilitator_id: int | None) -> Select:
-    """Alerts, newest first; open ones only unless asked; a facilitator sees their groups' alerts."""
+    """Alerts, newest first; open ones only unless asked; a facilitator sees the alerts of their
+    groups (see `may_see`)."""
     query = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc())
     if facilitator_id is not None:
-        query = query.join(Group, Group.id == Alert.group_id).where(Group.facilitator_id == facilitator_id)
+        theirs = select(Group.id).where(Group.facilitator_id == facilitator_id)
+        members_now = select(Enrolment.member_id).where(
+            Enrolment.group_id.in_(theirs), Enrolment.left_on.is_(None)
+        )
+        theirs_now = and_(Alert.acknowledged_at.is_(None), Alert.member_id.in_(members_now))
+        query = query.where(or_(Alert.group_id.in_(theirs), theirs_now))
     if not filters.get("include_acknowledged"):
         query = query.where(Alert.acknowledged_at.is_(None))
     for key in ("kind", "group_id", "member_id"):
@@ -85,20 +138,30 @@ def acknowledge(alert: Alert, note: str | None, actor: str, now: datetime) -> Al
     return alert
 
 
-def may_call(alert: Alert, who: Principal) -> bool:
-    """Coordinators, and the facilitator of the alert's group, may see the phone it is about."""
-    if who.is_coordinator:
-        return True
-    group = db.session.get(Group, alert.group_id) if alert.group_id is not None else None
-    return group is not None and who.facilitator_id is not None and group.facilitator_id == who.facilitator_id
+def may_see(alert: Alert, who: Principal) -> bool:
+    """Coordinators see every alert and the phone it is about; a facilitator, those of the member's
+    group when it was raised (they were told, and may be calling) and, while it is open, those of
+    the member's group now (a member who moved, or a waitlisted member since placed, is theirs to
+    call; their history before that is not): both, when they differ."""
+    return who.is_coordinator or (
+        who.facilitator_id is not None and who.facilitator_id in _facilitators(alert)
+    )
+
+
+def _facilitators(alert: Alert) -> set[int]:
+    groups = {alert.group_id} - {None}
+    if alert.member_id is not None and alert.acknowledged_at is None:
+        now_in = select(Enrolment.group_id).filter_by(member_id=alert.member_id, left_on=None)
+        groups |= set(db.session.scalars(now_in))
+    if not groups:
+        return set()
+    return set(db.session.scalars(select(Group.facilitator_id).where(Group.id.in_(groups))))
 
 
 def reveal_phones(alerts: list[Alert], who: Principal, via: str, now: datetime) -> list[Alert]:
     """Put on each alert (`revealed_phone`) the phone it is about, for those who must call it, and
     record every such read (one entry per member, or per stranger's alerts, per request)."""
-    shown = [
-        a for a in alerts if (a.member_id is not None or a.detail.get("from_phone")) and may_call(a, who)
-    ]
+    shown = [a for a in alerts if (a.member_id is not None or a.detail.get("from_phone")) and may_see(a, who)]
     ids = {a.member_id for a in shown if a.member_id is not None}
     members = {m.id: m for m in db.session.scalars(select(Member).where(Member.id.in_(ids)))} if ids else {}
     reads: dict[int | None, list[int]] = {}

@@ -3,10 +3,11 @@
 from flask import Response, request
 from flask_smorest import Blueprint, abort
 
-from ipt_groups.api.access import authenticate_request, coordinator, may_see_alert, principal, scope
+from ipt_groups.api.access import authenticate_request, coordinator, principal, scope
 from ipt_groups.api.clock import now
 from ipt_groups.api.pages import paginate_query
 from ipt_groups.attendance.sheets.tabular import to_csv
+from ipt_groups.auth import Principal
 from ipt_groups.checkins import alerts, trajectories
 from ipt_groups.checkins.courses import programme_outcomes
 from ipt_groups.checkins.outcomes import COLUMNS, outcome_rows
@@ -24,6 +25,16 @@ from ipt_groups.models import Alert, Member
 
 bp = Blueprint("alerts", __name__, url_prefix="/api/v1", description="Alerts, check-ins and scores")
 bp.before_request(authenticate_request)
+
+
+def may_see_alert(alert: Alert) -> Principal:
+    """The caller, who must coordinate or lead the member's group when the alert was raised or, while
+    it is open, now (alerts of no group: coordinators; the rule is `alerts.may_see`); 403 otherwise.
+    The pages call it too: one authorization layer."""
+    who = principal()
+    if not alerts.may_see(alert, who):
+        abort(403, message="facilitators see only their own groups' alerts")
+    return who
 
 
 @bp.route("/alerts", methods=["GET"])

@@ -1,8 +1,8 @@
 """Check-in conversations in the database: opened when the check-in is sent, answered by reply, closed
 or expired when late; the pure conversation rules live in instruments.py, planning in planning.py.
 Item 9 of the PHQ-9 reaches a human: an answer above 0 or words that mean yes alert and put the crisis
-line in the reply; an unreadable answer ends in a review alert; a late reply to the item-9 prompt still
-counts."""
+line in the reply; an unreadable answer, or none before the check-in closes, ends in a review alert; a
+late reply to the item-9 prompt still counts."""
 
 from __future__ import annotations
 
@@ -12,14 +12,18 @@ from flask import current_app
 from sqlalchemy import select
 
 from ipt_groups.checkins import instruments
-from ipt_groups.checkins.alerts import raise_safety_alert
+from ipt_groups.checkins.alerts import add_to_alert, raise_safety_alert
 from ipt_groups.checkins.safety import crisis_line
 from ipt_groups.checkins.wording import Instrument, instrument_for
 from ipt_groups.extensions import db
 from ipt_groups.models import Alert, Checkin, Member, Message
 from ipt_groups.settings.programme import catalogue_for
 
-ITEM9_SOURCES = {instruments.SAFETY: "phq9_item9", instruments.ITEM9_UNKNOWN: "phq9_item9_unknown"}
+ITEM9_SOURCES = {
+    instruments.SAFETY: "phq9_item9",
+    instruments.ITEM9_UNKNOWN: "phq9_item9_unknown",
+    instruments.ITEM9_UNANSWERED: "phq9_item9_unanswered",
+}
 
 
 def ttl() -> timedelta:
@@ -125,11 +129,7 @@ def _alert_item9(checkin: Checkin, member: Member, events, text: str | None, now
         if alert is None:
             raise_safety_alert(member, ITEM9_SOURCES[name], detail, now, checkin.session_id)
         else:
-            later = [
-                *alert.detail.get("later", []),
-                {"source": ITEM9_SOURCES[name], **detail, "at": now.isoformat()},
-            ]
-            alert.detail = {**alert.detail, "later": later}
+            add_to_alert(alert, {"source": ITEM9_SOURCES[name], **detail}, now)
     return bool(found)
 
 

@@ -1,13 +1,16 @@
-"""Words of crisis per language, which crisis-line text a reader gets, and the words that answer PHQ-9
-item 9 with yes (pure functions, no I/O). The crisis-line texts themselves are in the catalogues.
+"""Words of crisis per language, and which crisis-line text a reader gets (pure functions, no I/O).
+The crisis-line texts themselves are in the catalogues; item9.py reads the answers to PHQ-9 item 9.
 
 Every inbound SMS is read against every language's list, the sender's own language first (a Spanish
 speaker registered as `en`, a stranger, a member who switches language mid-sentence). Text and phrases
 are normalised alike: Unicode NFKC, case-folded, accents dropped, apostrophes dropped, every other
 character that is not a letter or digit made a space, runs of one letter folded to one ("diieee",
-"suiiicide", "kill" -> "kil" on both sides). A phrase matches whole words only, so "skill myself" is not
-"kill myself". A false alert costs a human a minute; a missed one can cost a life: when in doubt a phrase
-goes in, and a programme can add its own (docs/crisis-phrases.md) but never remove a built-in one.
+"suiiicide", "kill" -> "kil" on both sides), digits inside a word read as the letters they stand for
+("k1ll"), and "qu" read as "k" (the SMS spelling of Spanish: "kiero" is "quiero"). A phrase matches
+whole words only, so "skill myself" is not "kill myself", however the words are spaced ("killmyself",
+"sui-cide"), and a long one also run into the word before it ("iwanttodie"). A false alert costs a
+human a minute; a missed one can cost a life: when in doubt a phrase goes in, and a programme can add
+its own (docs/crisis-phrases.md) but never remove a built-in one.
 """
 
 from __future__ import annotations
@@ -80,6 +83,32 @@ BUILT_IN_PHRASES: dict[str, tuple[str, ...]] = {
         "no point in living",
         "can't go on",
         "cannot go on",
+        # what members in distress write (the outside review of issue 11); "end it" alerts on "at the
+        # end it was fine" too, a false alert we accept
+        "end it",
+        "ending it",
+        "take my life",
+        "taking my life",
+        "end my own life",
+        "don't wanna live",
+        "don't wanna be alive",
+        "don't want to be here anymore",
+        "should just die",
+        "i should die",
+        "wish i could die",
+        "wish i would die",
+        "wish i wasn't alive",
+        "not worth living",
+        "isn't worth living",
+        "hanging myself",
+        "shooting myself",
+        "drown myself",
+        "drowning myself",
+        "jump off a bridge",
+        "bottle of pills",
+        "whole bottle",
+        "take all the pills",
+        "took all the pills",
     ),
     "es": (
         "suicidio",
@@ -110,55 +139,37 @@ BUILT_IN_PHRASES: dict[str, tuple[str, ...]] = {
         "sobredosis",
         "no vale la pena vivir",
         "no tengo razón para vivir",
-        # SMS spellings and misspellings
+        "quitar la vida",
+        "quiero estar muerto",
+        "quiero estar muerta",
+        "quisiera estar muerto",
+        "quisiera estar muerta",
+        "ojalá estuviera muerto",
+        "ojalá estuviera muerta",
+        "mejor me muero",
+        "ojalá me muera",
+        "ya no quiero estar aquí",
+        "no vale la pena seguir",
+        "todas las pastillas",
+        "todas mis pastillas",
+        "frasco de pastillas",
+        # misspellings (the SMS spelling k for qu is read as qu: "kiero morir" is "quiero morir")
         "suisidio",
         "suisidarme",
-        "kiero morir",
-        "me kiero morir",
-        "kiero matarme",
     ),
 }
 
-# Words that plainly answer item 9 with "yes, at least sometimes" (English and Spanish). They alert at
-# once instead of after a re-prompt: the member has said the thoughts are there, and a member who says
-# so and then stops replying must not wait for the check-in to expire before a human hears of it.
-YES_WORDS = (
-    "yes",
-    "yeah",
-    "yea",
-    "yep",
-    "yup",
-    "sometimes",
-    "some days",
-    "often",
-    "always",
-    "all the time",
-    "every day",
-    "everyday",
-    "daily",
-    "a lot",
-    "most days",
-    "occasionally",
-    "a little",
-    "a bit",
-    "kind of",
-    "kinda",
-    "sort of",
-    "sí",
-    "a veces",
-    "aveces",
-    "algunas veces",
-    "de vez en cuando",
-    "siempre",
-    "casi siempre",
-    "seguido",
-    "mucho",
-    "todos los días",
-)
 
 _APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc\u2032`\u00b4]")
 _NOT_WORD = re.compile(r"[\W_]+")
 _REPEATS = re.compile(r"([^\W\d_])\1+")
+# Digits written for letters, read as letters only inside a word that has letters ("k1ll", "su1c1de");
+# a number alone ("2", "1122") stays a number.
+_LEET_WORD = re.compile(r"\w*(?:[^\W\d_]\d|\d[^\W\d_])\w*")
+_LEET = str.maketrans("013457", "oieast")
+# A phrase of several words this long is also found run together at the end of a word ("iwanttodie");
+# shorter ones would be found inside ordinary words.
+RUN_TOGETHER_MIN = 8
 _TAGGED = re.compile(r"([a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*):\s*(.+)")
 
 
@@ -179,8 +190,9 @@ def normalise(text: str) -> str:
         text = unicodedata.normalize("NFKC", text).casefold()
         text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
         text = _APOSTROPHES.sub("", text)
-    text = _NOT_WORD.sub(" ", text)
-    return _REPEATS.sub(r"\1", text).strip()
+    text = _LEET_WORD.sub(lambda word: word.group().translate(_LEET), text)
+    text = _REPEATS.sub(r"\1", _NOT_WORD.sub(" ", text))
+    return text.replace("qu", "k").strip()
 
 
 def phrase_lists(*added: Mapping[str, Iterable[str]]) -> dict[str, tuple[str, ...]]:
@@ -206,7 +218,9 @@ def detect_crisis(
     text: str, lists: Mapping[str, tuple[str, ...]] | None = None, language: str | None = None
 ) -> CrisisMatch | None:
     """The first phrase of crisis found in `text`, trying `language`'s list first and then every
-    other list (English first); None when there is none."""
+    other list (English first); None when there is none. A phrase is also found with its words run
+    together or split ("killmyself", "kill my self", "sui-cide"), and, when long, run into the word
+    before it ("iwanttodie")."""
     lists = BUILT_IN_PHRASES if lists is None else lists
     form = normalise(text)
     for lang in _order(lists, language) if form else ():
@@ -215,20 +229,10 @@ def detect_crisis(
     return None
 
 
-def find_phrase(text: str, phrases: tuple[str, ...]) -> str | None:
-    """The phrase of `phrases` found in `text` as whole words, compared in normalised form."""
-    return _find(normalise(text), phrases)
-
-
-def reads_as_yes(text: str) -> bool:
-    """Whether an answer to PHQ-9 item 9 plainly means yes, at least sometimes (YES_WORDS)."""
-    return find_phrase(text, YES_WORDS) is not None
-
-
 def _find(form: str, phrases: tuple[str, ...]) -> str | None:
     pattern, originals = _compiled(phrases)
     found = pattern.search(form) if pattern else None
-    return originals[found.group(1)] if found else None
+    return originals[_key(found.group())] if found else None
 
 
 def _order(lists: Mapping[str, tuple[str, ...]], language: str | None) -> list[str]:
@@ -239,15 +243,36 @@ def _order(lists: Mapping[str, tuple[str, ...]], language: str | None) -> list[s
 
 @lru_cache(maxsize=64)
 def _compiled(phrases: tuple[str, ...]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
-    """One alternation per list, longest phrase first, compiled once per distinct list."""
-    originals: dict[str, str] = {}
+    """One alternation per list, longest phrase first, compiled once per distinct list; each phrase
+    is keyed by its normalised form without spaces (the first listed wins). A space may or may not
+    separate any two letters, and a long phrase of several words may end a longer word."""
+    forms: dict[str, str] = {}
     for phrase in phrases:
-        originals.setdefault(normalise(phrase), phrase)
-    originals.pop("", None)
+        forms.setdefault(normalise(phrase), phrase)
+    forms.pop("", None)
+    originals: dict[str, str] = {}
+    for form, phrase in forms.items():
+        originals.setdefault(_key(form), phrase)
     if not originals:
         return None, originals
-    body = "|".join(re.escape(p) for p in sorted(originals, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)({body})(?!\w)"), originals
+    keys = sorted(originals, key=len, reverse=True)
+    split = "|".join(" ?".join(_letter(c) for c in key) for key in keys)
+    run = [re.escape(key) for key in keys if len(key) >= RUN_TOGETHER_MIN and _words(originals[key]) > 1]
+    return re.compile(rf"(?:(?<!\w)(?:{split})|(?:{'|'.join(run) or '(?!)'}))(?!\w)"), originals
+
+
+def _key(form: str) -> str:
+    """A normalised form without its spaces, letters run together folded again ("want to" -> "wanto")."""
+    return _REPEATS.sub(r"\1", form.replace(" ", ""))
+
+
+def _letter(char: str) -> str:
+    # The same letter on both sides of a space was two letters before the key was folded.
+    return re.escape(char) + (f"(?: {re.escape(char)})?" if char.isalpha() else "")
+
+
+def _words(phrase: str) -> int:
+    return len(normalise(phrase).split())
 
 
 def phrase_problems(phrase: str) -> list[str]:

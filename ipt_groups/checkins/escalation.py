@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import plan_once
-from ipt_groups.messaging.texts import first_name
+from ipt_groups.messaging.texts import first_name, group_label
 from ipt_groups.models import Alert, Coordinator, Group, Member, Message
 from ipt_groups.models.survey import UNDELIVERED_STATES
 from ipt_groups.settings.programme import catalogue_for
@@ -43,16 +43,24 @@ def escalation_interval() -> timedelta:
     return timedelta(minutes=max(1, int(current_app.config["ESCALATE_AFTER_MINUTES"])))
 
 
-def notify_round(alert: Alert, now: datetime) -> int:
-    """Plan the texts of the alert's current level; with nobody to text, log an ERROR and say so on
-    the alert. Returns how many texts were planned."""
+def notify_round(alert: Alert, now: datetime, more: int = 0) -> int:
+    """Plan the texts of the alert's current level (with `more`, a count of the sender's texts since
+    the last round: the same people told again); with nobody to text, log an ERROR and say so on the
+    alert. Returns how many texts were planned."""
     targets = _targets(alert)
     if not targets:
         log.error("safety alert %s (level %s): %s", alert.id, alert.escalation_level, NOBODY)
         alert.detail = {**alert.detail, "warning": NOBODY}
         return 0
-    bodies = {language: _text(alert, now, language) for language in {t.language for t in targets}}
-    return sum(_plan(alert, target, bodies[target.language], now) for target in targets)
+    bodies = {language: _text(alert, now, language, more) for language in {t.language for t in targets}}
+    key = f":more{len(alert.detail.get('later', []))}" if more else ""
+    return sum(_plan(alert, target, bodies[target.language], now, key) for target in targets)
+
+
+def last_told(alert: Alert) -> datetime:
+    """When the alert's people were last texted (planned), or when it was raised."""
+    planned = [datetime.fromisoformat(entry["planned_at"]) for entry in alert.notified or []]
+    return max(planned, default=alert.created_at)
 
 
 def escalate_due(now: datetime) -> int:
@@ -129,9 +137,9 @@ def _distinct(targets: list[Target]) -> list[Target]:
     return list(kept.values())
 
 
-def _plan(alert: Alert, target: Target, body: str, now: datetime) -> int:
+def _plan(alert: Alert, target: Target, body: str, now: datetime, suffix: str = "") -> int:
     level = alert.escalation_level
-    key = f"alert{alert.id}:{target.key}" + (f":L{level}" if level else "")
+    key = f"alert{alert.id}:{target.key}" + (f":L{level}" if level else "") + suffix
     message = plan_once(
         {
             "dedupe_key": key,
@@ -151,8 +159,9 @@ def _plan(alert: Alert, target: Target, body: str, now: datetime) -> int:
     return 1
 
 
-def _text(alert: Alert, now: datetime, language: str) -> str:
-    """The alert's text in the reader's language; at a later level, saying how long it has waited."""
+def _text(alert: Alert, now: datetime, language: str, more: int = 0) -> str:
+    """The alert's text in the reader's language; with `more`, how many texts the sender has sent
+    since; at a later level, how long it has waited."""
     catalogue = catalogue_for(language)
     context = {"programme": current_app.config["PROGRAMME_NAME"], "alert_id": alert.id}
     if alert.member_id is None:
@@ -162,6 +171,8 @@ def _text(alert: Alert, now: datetime, language: str) -> str:
         group = db.session.get(Group, alert.group_id) if alert.group_id is not None else None
         context |= {"member_id": member.id, "first_name": first_name(member.name)}
         body = catalogue.render("safety_alert", {**context, "group": _group_name(group, catalogue)})
+    if more:
+        body = f"{catalogue.render('safety_more', {'count': more})} {body}"
     if not alert.escalation_level:
         return body
     minutes = int((now - alert.created_at).total_seconds() // 60)
@@ -171,7 +182,8 @@ def _text(alert: Alert, now: datetime, language: str) -> str:
 
 
 def _group_name(group: Group | None, catalogue) -> str:
-    return group.name if group is not None else catalogue.texts["safety_no_group"]
+    """A neutral label (staff lock screens show it too), never the group's name."""
+    return group_label(group.id, catalogue) if group is not None else catalogue.texts["safety_no_group"]
 
 
 STUCK_AFTER = timedelta(minutes=5)

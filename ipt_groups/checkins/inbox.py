@@ -5,7 +5,7 @@ the same message are answered from the first handling."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -22,12 +22,14 @@ from ipt_groups.checkins.replies import classify
 from ipt_groups.extensions import db
 from ipt_groups.messaging.languages import catalogues
 from ipt_groups.messaging.outbox import plan_once
-from ipt_groups.messaging.refusals import opt_out
-from ipt_groups.messaging.texts import local_when, short_name
+from ipt_groups.messaging.refusals import opt_out, safety_text_failed
+from ipt_groups.messaging.texts import group_label, local_when, short_name
 from ipt_groups.models import AttendanceRecord, Enrolment, GroupSession, InboundMessage, Member, Message, Rsvp
+from ipt_groups.models.message import SAFETY_KINDS
 from ipt_groups.settings.programme import catalogue_for, message_texts
 
 CONSENT_KINDS = ("stop", "start")  # applied whatever else holds, as carriers apply them
+SPLIT_WINDOW, SPLIT_TEXTS = timedelta(minutes=5), 3  # a crisis split over texts: how far back to read
 
 
 def receive_sms(
@@ -107,14 +109,36 @@ def _from_member(member: Member, record: InboundMessage, now: datetime, limited:
 
 def _crisis(member: Member | None, record: InboundMessage, now: datetime) -> str | None:
     language = member.language if member else None
-    match = safety.detect(record.body, language)
+    match, earlier = safety.detect(record.body, language), []
+    if match is None:
+        match, earlier = _split_crisis(record, language, now)
     if match is None:
         return None
     db.session.add(record)
     db.session.flush()  # the alert names the inbound message
-    alert = safety.raise_crisis_alert(record, member, match, now)
+    alert = safety.raise_crisis_alert(record, member, match, now, earlier)
     record.handled = {**record.handled, "alert_id": alert.id}
     return safety.crisis_line(language or match.language)
+
+
+def _split_crisis(record: InboundMessage, language: str | None, now: datetime):
+    """Words of crisis split over the sender's last texts ("I want to", "die"): found in the last
+    one, two or three texts of SPLIT_WINDOW joined to this one, and not in those texts alone (which
+    were read when they came). Returns the match and the ids of the earlier texts it spans."""
+    recent = db.session.execute(
+        select(InboundMessage.id, InboundMessage.body)
+        .where(
+            InboundMessage.from_phone == record.from_phone, InboundMessage.received_at >= now - SPLIT_WINDOW
+        )
+        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
+        .limit(SPLIT_TEXTS)
+    ).all()
+    for n in range(1, len(recent) + 1):
+        before = " ".join(body for _, body in reversed(recent[:n]))
+        match = safety.detect(f"{before} {record.body}", language)
+        if match is not None and safety.detect(before, language) is None:
+            return match, [i for i, _ in reversed(recent[:n])]
+    return None, []
 
 
 def _stop(member: Member, record: InboundMessage, now: datetime) -> None:
@@ -212,8 +236,12 @@ def _tell_facilitator(session: GroupSession, member: Member, now: datetime) -> N
     group, facilitator = session.group, session.group.facilitator
     catalogue = catalogue_for(facilitator.language)
     when = local_when(session.starts_at, facilitator.timezone, catalogue, group.timezone)["when"]
-    context = {"member": short_name(member.name), "member_id": member.id, "group": group.name, "when": when}
-    body = catalogue.render("rsvp_notice", context)
+    context = {
+        "member": short_name(member.name),
+        "member_id": member.id,
+        "group": group_label(group.id, catalogue),
+    }
+    body = catalogue.render("rsvp_notice", context | {"when": when})
     plan_once(
         {
             "dedupe_key": f"f{group.facilitator_id}:s{session.id}:decline:m{member.id}",
@@ -244,8 +272,9 @@ _RANK = {
 _STORED = {"accepted": "queued", "scheduled": "queued", "sending": "sent", "read": "delivered"}
 
 
-def record_delivery_status(provider_id: str, status: str, error_code: str | None) -> bool:
-    """Record a delivery callback; never moves a message's status backwards, whatever the order."""
+def record_delivery_status(provider_id: str, status: str, error_code: str | None, now: datetime) -> bool:
+    """Record a delivery callback; never moves a message's status backwards, whatever the order. A
+    safety text the carrier could not deliver is handled as one the provider refused for good."""
     message = db.session.scalar(select(Message).filter_by(provider_id=provider_id))
     if message is None or status not in _RANK:
         return False
@@ -255,4 +284,6 @@ def record_delivery_status(provider_id: str, status: str, error_code: str | None
     message.delivery_status = _STORED.get(status, status)
     if status in ("undelivered", "failed"):
         message.reason = f"carrier reported {status}" + (f" (error {error_code})" if error_code else "")
+        if message.kind in SAFETY_KINDS:
+            safety_text_failed(message, error_code, message.reason, now)
     return True

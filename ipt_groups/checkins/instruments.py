@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from ipt_groups.checkins.crisis import reads_as_yes
+from ipt_groups.checkins.item9 import item9_value, reads_as_yes
 from ipt_groups.checkins.replies import parse_answer
 from ipt_groups.checkins.wording import (
     PHQ9,
@@ -26,7 +26,8 @@ from ipt_groups.checkins.wording import (
     thank_you_text,
 )
 
-SAFETY, ITEM9_UNKNOWN = "safety", "item9_unknown"  # events the caller turns into safety alerts
+# Events the caller turns into safety alerts: item 9 above 0, unreadable, or never answered.
+SAFETY, ITEM9_UNKNOWN, ITEM9_UNANSWERED = "safety", "item9_unknown", "item9_unanswered"
 PHQ2_POSITIVE_AT = 3
 PHQ9_BANDS = ((20, "severe"), (15, "moderately severe"), (10, "moderate"), (5, "mild"), (0, "minimal"))
 
@@ -165,9 +166,10 @@ def answer(conv: Conversation, text: str, now: datetime, instrument: Instrument 
     At or after expires_at nothing is recorded: the conversation expires.
     Events: ("safety", {"item": 9, "value": v}) when PHQ-9 item 9 > 0 (the caller alerts a human and
     sends the crisis line), ("completed", Score) and ("expired", Score); a Score with a None answer is
-    incomplete. Item 9 is read for safety first: words that mean yes (crisis.YES_WORDS) are a "safety" event
-    with value None at once (then the number is asked for once); a second unreadable answer, or a
-    close after one, is ("item9_unknown", ...): a human reviews it, and the check-in stays incomplete.
+    incomplete. Item 9 is read for safety first, in every language (item9.py): its labels, number
+    words and "no" give a value; words that mean yes or speak of how often are a "safety" event with
+    value None at once (then the number is asked for once); a second unreadable answer, or a close
+    after one, is ("item9_unknown", ...): a human reviews it, and the check-in stays incomplete.
     A reply to the item-9 prompt that arrives after expires_at still counts for safety.
     """
     if conv.status != OPEN:
@@ -177,12 +179,17 @@ def answer(conv: Conversation, text: str, now: datetime, instrument: Instrument 
         return _expired_answer(conv, text, inst)
     if not conv.begun:
         return Step(replace(conv, begun=True), prompt_text(inst, 0))
-    value = parse_answer(text, inst)
+    value = _read(conv, inst, text)
     if value is None and at_safety_item(conv):
         return _unreadable_item9(conv, inst, text)
     if value is None and not conv.reprompted:
         return Step(replace(conv, reprompted=True), reprompt_text(inst, conv.position))
     return _record(conv, inst, value)
+
+
+def _read(conv: Conversation, inst: Instrument, text: str) -> int | None:
+    value = parse_answer(text, inst)
+    return item9_value(text) if value is None and at_safety_item(conv) else value
 
 
 def _expired_answer(conv: Conversation, text: str, inst: Instrument) -> Step:
@@ -215,7 +222,7 @@ def late_answer(
     0, or words that mean yes; nothing is recorded (the check-in is closed)."""
     if not at_safety_item(conv):
         return ()
-    value = parse_answer(text, instrument or PHQ9)
+    value = _read(conv, instrument or PHQ9, text)
     if value is None and reads_as_yes(text):
         return ((SAFETY, {"item": SAFETY_ITEM, "value": None, "words": True, "late": True}),)
     if value:
@@ -224,10 +231,13 @@ def late_answer(
 
 
 def closing_events(conv: Conversation) -> tuple[tuple[str, object], ...]:
-    """A conversation closed (expired, cancelled, replaced) after an unreadable item-9 answer."""
-    if at_safety_item(conv) and conv.reprompted:
+    """A conversation closed (expired, cancelled, replaced) while it waited for item 9: after an
+    unreadable answer, or with none at all (a member who stops there may be the one at risk)."""
+    if not at_safety_item(conv):
+        return ()
+    if conv.reprompted:
         return ((ITEM9_UNKNOWN, {"item": SAFETY_ITEM, "reason": "closed after an unreadable answer"}),)
-    return ()
+    return ((ITEM9_UNANSWERED, {"item": SAFETY_ITEM, "reason": "closed with item 9 unanswered"}),)
 
 
 def _record(conv: Conversation, inst: Instrument, value: int | None) -> Step:

@@ -1,5 +1,6 @@
 """What the dispatcher does with a check-in message: sending it opens the member's conversation, a
-preview shows its first text, and each tick expires open check-ins past their time. The worker hands
+preview shows its first text, and each tick expires open check-ins past their time and replays the
+inbound texts kept on disk while the database was unreachable. The worker hands
 these to messaging/, which knows no capability."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from ipt_groups.checkins.conversations import (
     open_checkin,
     opens_with_invitation,
 )
+from ipt_groups.checkins.spool import replay_spooled
 from ipt_groups.checkins.wording import first_text
 from ipt_groups.extensions import db
 from ipt_groups.messaging.dispatch import KindHandler
@@ -24,4 +26,4 @@ def preview_checkin(message: Message) -> str:
 
 
 KINDS = {"checkin": KindHandler(compose=open_checkin, preview=preview_checkin)}
-ON_TICK = (expire_checkins,)
+ON_TICK = (expire_checkins, replay_spooled)

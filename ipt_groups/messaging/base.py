@@ -5,6 +5,7 @@ Nothing here imports `twilio` or Flask, so the outbox, the scheduler and tests c
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, Protocol
@@ -28,34 +29,33 @@ class Sender(Protocol):
 
 
 class SendError(Exception):
-    """Base of every error a `Sender` raises."""
+    """Base of every error a `Sender` raises. A provider's reason often names the number ("The 'To'
+    number +1... is not a valid phone number."), and reasons are logged and kept on outbox rows and
+    alerts: every reason is masked (`mask_phones`) when the error is made."""
 
 
 class RetryableSendError(SendError):
     """The message was certainly not accepted and may be sent again later (throttling, 5xx, no connection)."""
 
     def __init__(self, code: int | None, reason: str) -> None:
-        super().__init__(f"retryable ({code}): {reason}")
-        self.code = code
-        self.reason = reason
+        self.code, self.reason = code, mask_phones(reason)
+        super().__init__(f"retryable ({code}): {self.reason}")
 
 
 class PermanentSendError(SendError):
     """The message was refused and resending the same request will not help."""
 
     def __init__(self, code: int | None, reason: str, kind: PermanentKind) -> None:
-        super().__init__(f"{kind} ({code}): {reason}")
-        self.code = code
-        self.reason = reason
-        self.kind = kind
+        self.code, self.reason, self.kind = code, mask_phones(reason), kind
+        super().__init__(f"{kind} ({code}): {self.reason}")
 
 
 class UnknownOutcomeError(SendError):
     """The request may have reached the provider; resending could deliver the message twice."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(f"unknown outcome: {reason}")
-        self.reason = reason
+        self.reason = mask_phones(reason)
+        super().__init__(f"unknown outcome: {self.reason}")
 
 
 class SmsConfigError(ValueError):
@@ -96,6 +96,15 @@ def classify_twilio_error(status: int, code: int | None, reason: str = "") -> Se
         # A redirect (status < 400) means the API URL points somewhere other than Twilio.
         return PermanentSendError(code, reason, "config")
     return PermanentSendError(code, reason, "rejected")
+
+
+_PHONE_LIKE = re.compile(r"\+?\d(?:[ ().-]{0,2}\d){6,}")
+
+
+def mask_phones(text: str) -> str:
+    """`text` with every phone-like run (7 digits or more, spaces and dashes between them allowed)
+    masked as `mask_phone` masks a number: for a provider's message, kept or logged."""
+    return _PHONE_LIKE.sub(lambda found: mask_phone(re.sub(r"[^\d+]", "", found.group())), text or "")
 
 
 def mask_phone(e164: str | None) -> str:

@@ -8,7 +8,7 @@ from datetime import datetime
 from ipt_groups.extensions import db
 from ipt_groups.messaging.catalogue import Catalogue, shipped
 from ipt_groups.messaging.recipients import Recipient
-from ipt_groups.messaging.texts import day_relation, day_word, first_name, local_when, roster
+from ipt_groups.messaging.texts import day_relation, day_word, first_name, group_label, local_when, roster
 from ipt_groups.models import Group, GroupSession, IndividualMeeting, Message
 
 
@@ -45,7 +45,7 @@ def _subject_context(message: Message, recipient: Recipient, catalogue: Catalogu
     context["group_tz"] = group.timezone
     if message.facilitator_id is not None:
         names = [m.name for m in group.current_members]
-        context.update(group=group.name, count=len(names), roster=roster(names))
+        context.update(group=group_label(group.id, catalogue), count=len(names), roster=roster(names))
     return context
 
 

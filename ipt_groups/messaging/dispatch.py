@@ -21,6 +21,7 @@ from ipt_groups.messaging.base import (
     SendError,
     UnknownOutcomeError,
     mask_phone,
+    mask_phones,
 )
 from ipt_groups.messaging.catalogue import Catalogues
 from ipt_groups.messaging.content import compose
@@ -212,7 +213,7 @@ def _send(message: Message, body: str, recipient: Recipient, sender: Sender, now
     except UnknownOutcomeError as exc:
         _unknown(message, now, exc.reason)
     except SendError as exc:  # an adapter's own error type: treat as unknown
-        _unknown(message, now, f"unexpected send error: {exc}")
+        _unknown(message, now, mask_phones(f"unexpected send error: {exc}"))
     else:
         message.state, message.sent_at = "sent", now
         message.provider_id, message.delivery_status = result.provider_id, _status(result.status)

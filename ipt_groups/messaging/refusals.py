@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 def apply_permanent_failure(message: Message, exc: PermanentSendError, now: datetime) -> None:
     """Flag a bad phone, record an opt-out the carrier reports, or alert the operator."""
     if message.kind in SAFETY_KINDS:
-        safety_text_failed(message, exc, now)
+        safety_text_failed(message, exc.code, f"refused: {exc}", now)
     member = db.session.get(Member, message.member_id) if message.member_id else None
     if exc.kind in ("invalid_number", "not_mobile") and member is not None:
         member.phone_problem = exc.kind
@@ -54,21 +54,26 @@ def raise_operator_alert(key: str, detail: dict, now: datetime, member: Member |
     return alert
 
 
-def safety_text_failed(message: Message, exc: PermanentSendError, now: datetime) -> None:
-    """A safety text the provider refused for good: an ERROR line, an operator alert, and when it
-    was one of the alert's first round, the next round at once instead of after the interval. (A
-    later round is itself an escalation: failing again at once would only loop on a dead number.)"""
+def safety_text_failed(message: Message, code: int | str | None, reason: str, now: datetime) -> None:
+    """A safety text that cannot arrive, refused for good by the provider or reported undelivered by
+    the carrier (a dead or disconnected phone): an ERROR line, an operator alert, and when it was one
+    of the alert's first round, the next round at once instead of after the interval. (A later round
+    is itself an escalation: failing again at once would only loop on a dead number.)"""
     role = message.context.get("role", "recipient")
     log.error(
-        "safety text %s of alert %s to the %s failed permanently: %s", message.id, message.alert_id, role, exc
+        "safety text %s of alert %s to the %s failed permanently: %s",
+        message.id,
+        message.alert_id,
+        role,
+        reason,
     )
-    detail = {"message_id": message.id, "alert_id": message.alert_id, "to": role, "code": exc.code}
-    raise_operator_alert(f"safety:{message.id}", {**detail, "reason": exc.reason[:200]}, now)
+    detail = {"message_id": message.id, "alert_id": message.alert_id, "to": role, "code": code}
+    raise_operator_alert(f"safety:{message.id}", {**detail, "reason": reason[:200]}, now)
     alert = db.session.get(Alert, message.alert_id) if message.alert_id else None
     if alert is None or alert.acknowledged_at is not None or alert.next_escalation_at is None:
         return
     if message.context.get("level", 0) == 0 == alert.escalation_level and alert.next_escalation_at > now:
         alert.next_escalation_at = now
-        note = f"the {role}'s number failed permanently ({exc.code}): escalated at once"
+        note = f"the {role}'s number failed permanently ({code}): escalated at once"
         alert.detail = {**alert.detail, "escalated_at_once": note}
         wake_dispatcher("escalate")

@@ -1,7 +1,8 @@
 """The facts a text shows, written for its reader: dates and times in the reader's locale and timezone
 (Babel, with the patterns of the reader's catalogue: "Tue 02 Mar at 18:00", "mar 2 de mar, 18:00"),
-which day a meeting is, names as a lock screen may show them, and the words it may not show (therapy,
-a diagnosis, a problem area, in every catalogue's language). Pure: Babel and the standard library."""
+which day a meeting is, names as a lock screen may show them (texts to staff name a group by its number,
+never by its name, which may name its topic), and the words it may not show (therapy, a diagnosis, a
+problem area, in every catalogue's language). Pure: Babel and the standard library."""
 
 from __future__ import annotations
 
@@ -46,6 +47,12 @@ def day_relation(starts_at: datetime, sent_at: datetime, tz: str) -> str:
 def day_word(catalogue: Catalogue, relation: str) -> str:
     """The reader's word for a day relation ("tomorrow", "mañana")."""
     return catalogue.texts[f"day_{relation}"]
+
+
+def group_label(group_id: int, catalogue: Catalogue) -> str:
+    """How texts to staff name a group, in the reader's words: by its number ("group 4", "grupo 4"),
+    never its name, which may name its topic ("Tuesday grief") on a lock screen."""
+    return catalogue.render("group_label", {"group_id": group_id})
 
 
 def first_name(name: str) -> str:

@@ -83,6 +83,8 @@ class InboundMessage(db.Model):
     """An SMS received; `provider_id` (Twilio's MessageSid) makes Twilio's retries harmless."""
 
     __tablename__ = "inbound_messages"
+    # A sender's recent texts: words of crisis split over several texts are read joined.
+    __table_args__ = (Index("ix_inbound_messages_from_phone_received_at", "from_phone", "received_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[str] = mapped_column(String(64), unique=True)

@@ -11,11 +11,12 @@ from flask import Response, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from ipt_groups.access_log import record_read
-from ipt_groups.api.access import coordinator, may_see_alert, may_see_group, principal, scope
+from ipt_groups.api.access import coordinator, may_see_group, principal, scope
 from ipt_groups.api.clock import now
 from ipt_groups.attendance import calendar_feed, records
 from ipt_groups.attendance.sheets import sheet_csv, sheet_pdf
 from ipt_groups.checkins import alerts
+from ipt_groups.checkins.api import may_see_alert
 from ipt_groups.checkins.schemas import AckArgs
 from ipt_groups.cycles.operations import cycle_sessions, sessions_between
 from ipt_groups.extensions import db

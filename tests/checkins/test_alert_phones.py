@@ -1,5 +1,6 @@
-"""The phone to call: an alert shows it to coordinators and to the facilitator of the member's group,
-to nobody else, and nowhere else in a facilitator's API; every such read is in the access log."""
+"""The phone to call: an alert shows it to coordinators and to the facilitator of the member's group
+(when it was raised and now, if the member moved), to nobody else, and nowhere else in a facilitator's
+API; every such read is in the access log."""
 
 from datetime import timedelta
 
@@ -7,7 +8,7 @@ import pytest
 
 from ipt_groups.checkins.alerts import raise_safety_alert
 from ipt_groups.extensions import db as _db
-from ipt_groups.models import AccessEntry
+from ipt_groups.models import AccessEntry, Group
 from tests.conftest import NOW
 from tests.cross_cutting.test_auth import ANYONE, OWN, ROUTES, call, ids  # noqa: F401 (ids: the fixture)
 
@@ -106,6 +107,53 @@ def test_no_other_facilitator_route_shows_a_members_phone(client, ids, facilitat
             if phone in r.get_data(as_text=True):
                 showing.add(path)
     assert showing == {"/api/v1/alerts", "/api/v1/alerts/{alert_id}"}
+
+
+def _seen_by(client, facilitator_auth, facilitator_id, alert_id) -> tuple[list, int, str | None]:
+    headers = facilitator_auth(facilitator_id)
+    listed = [a["id"] for a in client.get("/api/v1/alerts", headers=headers).json]
+    one = client.get(f"/api/v1/alerts/{alert_id}", headers=headers)
+    return listed, one.status_code, one.json.get("phone") if one.status_code == 200 else None
+
+
+def test_after_a_move_the_old_and_the_new_facilitator_both_see_the_open_alert(
+    client, two_groups, facilitator_auth, make_facilitator, make_group
+):
+    from ipt_groups.groups.operations import enrol_member, remove_member
+
+    world, member = two_groups, two_groups["member"]
+    lead_c = make_facilitator(2)
+    old_group = member.current_enrolment.group_id
+    remove_member(old_group, member.id, "test", NOW)
+    enrol_member(_db.session.get(Group, _group_of(world["b"])), member, {}, "test", NOW)
+    _db.session.commit()
+    alert = world["alert"]
+    assert _seen_by(client, facilitator_auth, world["a"], alert) == ([alert], 200, member.phone)  # then
+    assert _seen_by(client, facilitator_auth, world["b"], alert) == ([alert], 200, member.phone)  # now
+    assert _seen_by(client, facilitator_auth, lead_c.id, alert) == ([], 403, None)
+    r = client.post(f"/api/v1/alerts/{alert}/ack", headers=facilitator_auth(world["b"]))
+    assert r.status_code == 200  # the member's facilitator now may acknowledge it
+    # closed, it is history: the group's it was raised in, not the member's new group's
+    assert _seen_by(client, facilitator_auth, world["b"], alert)[1] == 403
+    assert _seen_by(client, facilitator_auth, world["a"], alert)[1] == 200
+
+
+def test_a_waitlisted_members_alert_is_seen_by_the_facilitator_of_the_group_they_join(
+    client, two_groups, facilitator_auth, make_member
+):
+    from ipt_groups.groups.operations import enrol_member
+
+    waiting = make_member(5)
+    alert = raise_safety_alert(waiting, "crisis_words", {"phrase": "kms"}, NOW)
+    _db.session.commit()
+    assert _seen_by(client, facilitator_auth, two_groups["b"], alert.id) == ([], 403, None)
+    enrol_member(_db.session.get(Group, _group_of(two_groups["b"])), waiting, {}, "test", NOW)
+    _db.session.commit()
+    assert _seen_by(client, facilitator_auth, two_groups["b"], alert.id) == ([alert.id], 200, waiting.phone)
+
+
+def _group_of(facilitator_id: int) -> int:
+    return Group.query.filter_by(facilitator_id=facilitator_id).one().id
 
 
 def test_reveal_shows_nothing_to_a_facilitator_of_another_group_even_when_asked(two_groups):

@@ -69,8 +69,39 @@ FOUND = [
     ("quiero quitarme la vida", "quitarme la vida", "es"),
     ("ME QUIERO MORIIIR", "me quiero morir", "es"),
     ("ｍｅ ｑｕｉｅｒｏ ｍｏｒｉｒ", "me quiero morir", "es"),
-    ("kiero morir", "kiero morir", "es"),
+    ("kiero morir", "quiero morir", "es"),  # k is read as qu: the phrase as listed is named
     ("tome una sobredosis", "sobredosis", "es"),
+    # the outside review of issue 11: forms members write
+    ("im going to end it tonight", "end it", "en"),
+    ("killing my self", "killing myself", "en"),
+    ("gonna take my life", "take my life", "en"),
+    ("i dont wanna live anymore", "don't wanna live", "en"),
+    ("i should just die", "should just die", "en"),
+    ("i wish i could die", "wish i could die", "en"),
+    ("life isnt worth living", "isn't worth living", "en"),
+    ("thinking about hanging myself", "hanging myself", "en"),
+    ("took a whole bottle of pills", "whole bottle", "en"),
+    ("me kiero matar", "me quiero matar", "es"),
+    ("me voy a quitar la vida", "quitar la vida", "es"),
+    ("quiero estar muerta", "quiero estar muerta", "es"),
+    ("mejor me muero", "mejor me muero", "es"),
+    ("ya no quiero estar aquí", "ya no quiero estar aquí", "es"),
+    ("no vale la pena seguir viviendo", "no vale la pena seguir", "es"),
+    ("me voy a tomar todas las pastillas", "todas las pastillas", "es"),
+    # digits for letters, words split or run together
+    ("k1ll myself", "kill myself", "en"),
+    ("su1c1de", "suicide", "en"),
+    ("5u1c1d3", "suicide", "en"),
+    ("sui-cide", "suicide", "en"),
+    ("s u i c i d e", "suicide", "en"),
+    ("killmyself", "kill myself", "en"),
+    ("kill my self", "kill myself", "en"),
+    ("iwanttodie", "want to die", "en"),
+    ("imgoingtokillmyself", "kill myself", "en"),
+    ("want2die", "want 2 die", "en"),
+    ("took an over-dose", "overdose", "en"),
+    ("quiero suici-darme", "suicidarme", "es"),
+    ("kiero kitarme la vida", "quitarme la vida", "es"),
 ]
 
 
@@ -101,6 +132,17 @@ NEAR_MISSES = [
     "quiero dormir",
     "el mejor muestra",
     "matar el tiempo",
+    # the looser reading of issue 11's review must still leave these alone
+    "the weekend it was fine",  # "end it" only as words
+    "I'll spend it on food",
+    "kill the lights myself",
+    "a skilled self-starter",
+    "my sis is 21 today",
+    "meet at 5pm, room 13",
+    "I want to be there",
+    "una vez por semana",
+    "que tengas buen dia",
+    "mejor nos vemos el martes",
 ]
 
 
@@ -131,7 +173,9 @@ def test_the_readers_language_is_tried_first():
         ("self-harm!!", "self harm"),
         ("don´t", "dont"),
         ("diieee", "die"),
-        ("1122", "1122"),  # digits are never folded
+        ("1122", "1122"),  # a number alone is never read as letters, nor folded
+        ("k1ll 2 b4", "kil 2 ba"),  # digits inside a word are letters
+        ("Kiero QUE", "kiero ke"),  # qu is k, the SMS spelling of Spanish
     ],
 )
 def test_normalise(text, form):

@@ -10,12 +10,14 @@ import pytest
 from flask import current_app
 
 from ipt_groups.checkins.alerts import acknowledge, raise_safety_alert
+from ipt_groups.checkins.inbox import record_delivery_status
 from ipt_groups.extensions import db as _db
 from ipt_groups.messaging.base import PermanentSendError, RecordingSender, RetryableSendError
 from ipt_groups.messaging.outbox import MAX_ATTEMPTS, cancel_pending
 from ipt_groups.models import Alert, Coordinator, Message
 from ipt_groups.worker import tick
 from tests.conftest import NOW
+from tests.messaging.test_dispatch import _plan
 
 ONCALL = "+12025550999"
 FACILITATOR = "+12025550100"  # facilitator_data(0)
@@ -210,18 +212,37 @@ def _oncall_text(alert) -> Message:
 
 
 def test_a_carrier_undelivered_report_shows_on_the_alert_and_on_health(client, member):
-    from ipt_groups.checkins.inbox import record_delivery_status
-
     alert = _raise(member)
     _tick(RecordingSender(), T0)
     facilitator_text = Message.query.filter(
         Message.alert_id == alert.id, Message.facilitator_id.is_not(None)
     ).one()
-    record_delivery_status(facilitator_text.provider_id, "undelivered", "30003")
+    record_delivery_status(facilitator_text.provider_id, "undelivered", "30003", T0)
     _db.session.commit()
     told = {d["to"]: d for d in _alert(alert.id).deliveries}
     assert told["facilitator"]["delivered"] is False and told["oncall"]["delivered"] is None
     assert client.get("/healthz").json["safety"] == {"undelivered": 1, "retrying": 0, "nobody_told": 0}
+
+
+def test_a_carrier_undelivered_report_of_a_later_round_alerts_the_operator_only(member, coordinators):
+    alert = _raise(member)
+    _tick(RecordingSender(), T0)
+    _tick(RecordingSender(), T0 + timedelta(minutes=30))
+    later = Message.query.filter_by(alert_id=alert.id, coordinator_id=coordinators[0].id).one()
+    assert record_delivery_status(later.provider_id, "failed", "30005", T0 + timedelta(minutes=31))
+    _db.session.commit()
+    assert Alert.query.filter_by(kind="operator").one().detail["to"] == "coordinator"
+    assert _alert(alert.id).next_escalation_at == T0 + timedelta(minutes=60)  # no loop on a dead number
+
+
+def test_a_carrier_undelivered_report_of_a_reminder_raises_no_operator_alert(member):
+    noon_chicago = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
+    _plan(member, 1, due=noon_chicago)
+    _tick(RecordingSender(), noon_chicago)
+    text = Message.query.filter_by(kind="custom").one()
+    assert record_delivery_status(text.provider_id, "undelivered", "30003", noon_chicago)
+    _db.session.commit()
+    assert Alert.query.filter_by(kind="operator").count() == 0
 
 
 def test_cancelling_a_groups_messages_never_drops_a_safety_text(member):
@@ -238,8 +259,6 @@ def test_escalation_uses_the_configured_interval(app, member, monkeypatch):
 
 
 def test_an_escalation_goes_out_before_a_backlog_of_reminders(member, coordinators):
-    from tests.messaging.test_dispatch import _plan
-
     noon_chicago = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
     _raise(member, now=noon_chicago)
     sender = RecordingSender()

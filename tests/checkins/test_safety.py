@@ -203,16 +203,44 @@ def test_a_checkin_that_expires_after_an_unreadable_item_9_is_reviewed(client, m
 def test_a_reply_to_item_9_after_expiry_still_counts(client, member, late, alerts):
     _to_item_9(client, member)
     expire_checkins(NOON_CHICAGO + timedelta(hours=48))
+    review = only_alert("phq9_item9_unanswered")  # silent at item 9 until it closed: reviewed
     text = message_of(sms(client, late))
-    if alerts:
-        assert text == EN_LINE and only_alert("phq9_item9").detail["late"] is True
+    _db.session.refresh(review)
+    if alerts:  # the late answer joins the open review alert
+        assert text == EN_LINE and [e["source"] for e in review.detail["later"]] == ["phq9_item9"]
+        assert review.detail["later"][0]["late"] is True
         assert (
             InboundMessage.query.filter_by(body=late).one().handled["late_checkin_id"]
             == Checkin.query.one().id
         )
     else:
-        assert text.startswith("Thanks, your message was received") and count(Alert) == 0
+        assert text.startswith("Thanks, your message was received") and "later" not in review.detail
+    assert count(Alert) == 1
     assert Checkin.query.one().answers == [0] * 8  # the closed check-in records nothing
+
+
+@pytest.mark.parametrize("close", ["expiry", "STOP", "a newer check-in"])
+def test_silence_at_item_9_until_the_checkin_closes_is_reviewed(client, member, close):
+    _to_item_9(client, member)
+    if close == "expiry":
+        assert expire_checkins(NOON_CHICAGO + timedelta(hours=48)) == 1
+    elif close == "STOP":
+        sms(client, "STOP")
+    else:
+        _send_checkin(member, "phq2", at=NOON_CHICAGO + timedelta(days=7))
+    alert = only_alert("phq9_item9_unanswered")
+    assert alert.detail["reason"] == "closed with item 9 unanswered" and alert.member_id == member.id
+    assert {n["to"] for n in alert.notified} == {"facilitator", "oncall"}
+    first = Checkin.query.order_by(Checkin.id).first()
+    assert first.complete is False and first.band is None
+
+
+def test_a_checkin_closed_before_item_9_raises_nothing(client, member):
+    _send_checkin(member, "phq9")
+    for _ in range(7):
+        sms(client, "0")
+    assert expire_checkins(NOON_CHICAGO + timedelta(hours=48)) == 1
+    assert count(Alert) == 0
 
 
 def test_a_late_item_9_answer_before_the_expiry_job_ran(app, client, member, monkeypatch):
@@ -231,7 +259,8 @@ def test_crisis_phrases_from_the_environment_are_added(app, client, member, monk
     assert message_of(sms(client, "feeling hopeless")) == EN_LINE
     assert message_of(sms(client, "ya no aguanto mas")) == EN_LINE
     assert message_of(sms(client, "I want to die")) == EN_LINE  # the built-in list still counts
-    assert [a.detail["phrase"] for a in Alert.query.order_by(Alert.id)] == [
+    alert = Alert.query.one()  # one member's texts while the alert is open: one alert
+    assert [alert.detail["phrase"]] + [e["phrase"] for e in alert.detail["later"]] == [
         "hopeless",
         "no aguanto más",
         "want to die",

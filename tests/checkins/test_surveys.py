@@ -475,7 +475,11 @@ def test_late_answers_count_only_at_item_9():
 
 def test_closing_after_an_unreadable_item_9_answer_is_a_review_event():
     conv = _at_item_9()
-    assert instruments.closing_events(conv) == ()
+    # silent at item 9 (issue 11's review): a review event of its own
+    assert instruments.closing_events(conv) == (
+        ("item9_unanswered", {"item": 9, "reason": "closed with item 9 unanswered"}),
+    )
+    assert instruments.closing_events(_run(start_conversation("phq9", NOW, TTL)[0], ["0"] * 7)[-1].conv) == ()
     unread = answer(conv, "hmm", NOW).conv
     assert instruments.closing_events(unread) == (
         ("item9_unknown", {"item": 9, "reason": "closed after an unreadable answer"}),

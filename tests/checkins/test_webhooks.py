@@ -65,10 +65,33 @@ def test_signature_over_another_url_is_refused(client, member):
     assert r.status_code == 403
 
 
+def test_a_stale_public_base_url_alerts_again_after_its_alert_is_acknowledged(
+    app, client, member, auth, monkeypatch
+):
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://old.example.org")
+    sms(client, "HELP")
+    first = Alert.query.filter_by(kind="operator").one()
+    assert client.post(f"/api/v1/alerts/{first.id}/ack", headers=auth).status_code == 200
+    assert client.get("/healthz").json["status"] == "ok"
+    sms(client, "HELP")
+    assert Alert.query.filter_by(kind="operator").count() == 2
+    assert client.get("/healthz").json["webhooks"] == {"signed_for_another_url": 1}
+
+
+def test_without_public_base_url_the_request_url_is_what_is_signed_and_nothing_is_raised(client, member):
+    assert sms(client, "HELP").status_code == 200 and count(Alert) == 0
+
+
 def test_public_base_url_is_what_is_signed(app, client, member, monkeypatch):
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://groups.example.org")
     assert sms(client, "HELP", url="https://groups.example.org/twilio/sms").status_code == 200
-    assert sms(client, "HELP").status_code == 403
+    assert count(Alert) == 0
+    # Signed for the URL the request came to (PUBLIC_BASE_URL is stale): accepted, and an operator alert
+    assert sms(client, "HELP").status_code == 200
+    assert Alert.query.filter_by(kind="operator").one().detail["signed_for"] == URL
+    assert sms(client, "HELP", url="https://localhost/twilio/sms").status_code == 200  # a TLS proxy
+    assert sms(client, "HELP", url="http://evil.example/twilio/sms").status_code == 403  # anything else
+    assert count(Alert) == 1
 
 
 @pytest.mark.parametrize("word", ["STOP", "stop", "Stopall.", "UNSUBSCRIBE", "cancel", "END", " quit "])

@@ -149,8 +149,13 @@ def test_every_get_route_is_covered():
 def test_a_member_who_moved_groups_shows_the_new_leader_nothing_from_the_old_group(
     client, two_groups, facilitator_auth
 ):
-    """Alice leaves group A and joins group B: B's leader sees her from now on, not A's check-ins."""
+    """Alice leaves group A and joins group B: B's leader sees her from now on, not A's check-ins nor
+    A's closed alerts; an alert still open is B's leader's to act on too (issue 11's review: safety
+    favours the current facilitator seeing it), so it shows, with her phone."""
     a, b = two_groups
+    closed = Alert(kind="safety", member_id=a["member_id"], group_id=a["group_id"], created_at=NOW)
+    closed.acknowledged_at, closed.acknowledged_by = NOW, "test"
+    _db.session.add(closed)
     remove_member(a["group_id"], a["member_id"], "test", NOW)
     group_b, alice = _db.session.get(Group, b["group_id"]), _db.session.get(Member, a["member_id"])
     enrol_member(group_b, alice, {"override_late_join": True}, "test", NOW)
@@ -158,7 +163,12 @@ def test_a_member_who_moved_groups_shows_the_new_leader_nothing_from_the_old_gro
     leader_b = facilitator_auth(b["facilitator_id"])
     checkins = client.get("/api/v1/checkins", query_string={"member_id": a["member_id"]}, headers=leader_b)
     assert checkins.status_code == 200 and checkins.json == []
-    alerts = client.get("/api/v1/alerts", query_string={"member_id": a["member_id"]}, headers=leader_b)
-    assert alerts.status_code == 200 and alerts.json == []
+    query = {"member_id": a["member_id"], "include_acknowledged": "true"}
+    alerts = client.get("/api/v1/alerts", query_string=query, headers=leader_b)
+    still_open = Alert.query.filter_by(member_id=a["member_id"], acknowledged_at=None).one()
+    assert alerts.status_code == 200 and [(x["id"], x["phone"]) for x in alerts.json] == [
+        (still_open.id, alice.phone)
+    ]
+    assert client.get(f"/api/v1/alerts/{closed.id}", headers=leader_b).status_code == 403
     scores = client.get(f"/api/v1/members/{a['member_id']}/scores", headers=leader_b)
     assert scores.status_code == 200 and scores.json["points"] == [], scores.json

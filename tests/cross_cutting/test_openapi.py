@@ -11,7 +11,11 @@ from ipt_groups.extensions import db
 def test_healthz_answers_without_a_token(client):
     r = client.get("/healthz")
     assert r.status_code == 200
-    assert r.json == {"status": "ok", "safety": {"undelivered": 0, "retrying": 0, "nobody_told": 0}}
+    assert r.json == {
+        "status": "ok",
+        "safety": {"undelivered": 0, "retrying": 0, "nobody_told": 0},
+        "webhooks": {"signed_for_another_url": 0},
+    }
 
 
 def test_healthz_is_503_when_the_database_does_not_answer(client, monkeypatch):

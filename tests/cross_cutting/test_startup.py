@@ -42,6 +42,25 @@ def test_a_complete_production_config_starts():
         ({"PUBLIC_BASE_URL": ""}, "PUBLIC_BASE_URL must be the https URL Twilio calls"),
         ({"PUBLIC_BASE_URL": "http://groups.example.org"}, "PUBLIC_BASE_URL must be the https URL"),
         ({"PUBLIC_BASE_URL": "https://"}, "PUBLIC_BASE_URL must be the https URL"),
+        # shapes no signature can verify against (issue 11's review, finding 9a)
+        ({"PUBLIC_BASE_URL": "https://groups.example.org "}, "holds spaces"),
+        ({"PUBLIC_BASE_URL": " https://groups.example.org"}, "holds spaces"),
+        ({"PUBLIC_BASE_URL": "https://groups.example.org/twilio/sms"}, "is a webhook's URL"),
+        ({"PUBLIC_BASE_URL": "https://groups.example.org/twilio"}, "is a webhook's URL"),
+        ({"PUBLIC_BASE_URL": "https://groups.example.org/?x=1"}, "has a query or fragment"),
+        # a drill must still read webhooks; a programme outside the US must name its crisis line
+        (
+            {"SMS_BACKEND": "console", "SMS_DRILL": True, "TWILIO_AUTH_TOKEN": ""},
+            "TWILIO_AUTH_TOKEN is required",
+        ),
+        (
+            {"DEFAULT_PHONE_REGION": "GB"},
+            "CRISIS_LINE_TEXT is required in production when DEFAULT_PHONE_REGION",
+        ),
+        (
+            {"DEFAULT_PHONE_REGION": "MX", "CRISIS_LINE_TEXTS": {"es": "Llame al 800 911 2000"}},
+            "CRISIS_LINE_TEXT is",
+        ),
     ],
 )
 def test_each_production_refusal(change, problem):
@@ -49,6 +68,26 @@ def test_each_production_refusal(change, problem):
     assert len(problems) == 1 and problem in problems[0]
     with pytest.raises(RuntimeError, match="configuration problems"):
         check_config(READY | change)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"DEFAULT_PHONE_REGION": "GB", "CRISIS_LINE_TEXT": "Call Samaritans on 116 123"},
+        {"DEFAULT_PHONE_REGION": "us"},
+    ],
+)
+def test_a_crisis_line_for_the_region_starts(change):
+    assert config_problems(READY | change) == []
+
+
+@pytest.mark.parametrize("base", ["https://groups.example.org", "https://groups.example.org/app/"])
+def test_a_base_url_with_a_path_of_its_own_starts(base):
+    assert config_problems(READY | {"PUBLIC_BASE_URL": base}) == []
+
+
+def test_a_malformed_base_url_is_refused_outside_production_too():
+    assert config_problems({"QUIET_HOURS": "21:00-08:00", "SMS_BACKEND": "console", "PUBLIC_BASE_URL": "x "})
 
 
 def test_every_problem_is_named_at_once():

@@ -25,6 +25,7 @@ PURE_CORES = (
     "checkins.wording",
     "checkins.replies",
     "checkins.crisis",
+    "checkins.item9",
     "attendance.rules",
     "attendance.reports",
     "checkins.outcomes",

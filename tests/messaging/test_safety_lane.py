@@ -169,6 +169,57 @@ def test_a_wake_up_during_a_long_tick_is_served_between_two_sends(app, member, m
     assert len(sender.sent) == 22 and not dispatcher.woken.is_set()
 
 
+def test_a_wake_up_while_a_tick_holds_the_lock_returns_at_once(app, member):
+    _alert(member, NOON_CHICAGO)
+    sender = RecordingSender()
+    dispatcher = Dispatcher(app, sender, None, "w1", clock=lambda: NOON_CHICAGO)
+    with dispatcher.lock:  # a tick is running
+        _wake_as_the_listener(dispatcher)  # which must not wait for the tick to end
+        assert dispatcher.woken.is_set() and sender.sent == []
+    dispatcher.tick(now=NOON_CHICAGO)
+    assert (
+        sorted(m.to for m in sender.sent) == sorted([FACILITATOR, ONCALL]) and not dispatcher.woken.is_set()
+    )
+
+
+class WakingAfterTheLastSend(RecordingSender):
+    """After the tick's last reminder, a safety alert is committed and the dispatcher woken (as the
+    listener would, with the tick still holding the lock)."""
+
+    def __init__(self, app, member_id, reminders):
+        super().__init__()
+        self.app, self.member_id, self.reminders, self.dispatcher = app, member_id, reminders, None
+
+    def send(self, to, body, *, status_callback=None):
+        result = super().send(to, body, status_callback=status_callback)
+        if len(self.sent) == self.reminders:
+            with self.app.app_context():
+                from ipt_groups.models import Member
+
+                _alert(_db.session.get(Member, self.member_id), NOON_CHICAGO)
+                _db.session.remove()
+            _wake_as_the_listener(self.dispatcher)
+        return result
+
+
+def _wake_as_the_listener(dispatcher) -> None:
+    """Call `wake` from a thread of its own, as SafetyListener does; it must return at once."""
+    listener = threading.Thread(target=dispatcher.wake, args=("1",), daemon=True)
+    listener.start()
+    listener.join(2)
+    assert not listener.is_alive(), "wake() blocked while a tick held the lock"
+
+
+def test_a_wake_up_after_the_ticks_last_send_is_served_when_the_tick_ends(app, member, monkeypatch):
+    monkeypatch.setitem(app.config, "DISPATCH_THREADS", 1)
+    _reminders(member, 3, due=NOON_CHICAGO - timedelta(hours=1))
+    sender = WakingAfterTheLastSend(app, member.id, 3)
+    dispatcher = sender.dispatcher = Dispatcher(app, sender, None, "w1", clock=lambda: NOON_CHICAGO)
+    dispatcher.tick(now=NOON_CHICAGO)
+    assert sorted(m.to for m in sender.sent[3:]) == sorted([FACILITATOR, ONCALL])  # before tick() returned
+    assert not dispatcher.woken.is_set()
+
+
 def test_a_wake_up_between_ticks_dispatches_at_once(app, member):
     _alert(member, NOON_CHICAGO)
     sender = RecordingSender()

@@ -25,6 +25,7 @@ from ipt_groups.messaging.base import (
     SmsConfigError,
     UnknownOutcomeError,
     classify_twilio_error,
+    mask_phones,
 )
 from ipt_groups.messaging.console import ConsoleSender
 from ipt_groups.messaging.pacing import Pacer, make_pacer
@@ -181,6 +182,30 @@ def test_permanent_errors_are_raised_without_retry(code, kind):
         sender.send(TO, "hi")
     assert (info.value.kind, info.value.code) == (kind, code)
     assert len(http.requests) == 1 and sleeps == []
+
+
+def test_twilios_reason_is_kept_with_the_number_masked():
+    refusal = {"status": 400, "code": 21211, "message": f"The 'To' number {TO} is not a valid phone number."}
+    sender, _, _ = sender_with(Response(400, json.dumps(refusal)))
+    with pytest.raises(PermanentSendError) as info:
+        sender.send(TO, "hi")
+    assert TO not in str(info.value) and TO not in info.value.reason
+    assert mask_phone(TO) in info.value.reason and "is not a valid phone number" in info.value.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("The 'To' number +15558675310 is invalid", "The 'To' number +1******5310 is invalid"),
+        ("to +1 (312) 555-0101.", "to +1******0101."),
+        ("to 312 555 0101", "to ******0101"),
+        ("HTTP 503, code 21211", "HTTP 503, code 21211"),  # codes and statuses are not numbers to hide
+        ("", ""),
+    ],
+)
+def test_mask_phones_in_a_providers_message(text, masked):
+    assert mask_phones(text) == masked
+    assert RetryableSendError(503, text).reason == masked == UnknownOutcomeError(text).reason
 
 
 def test_auth_failure_is_a_config_error():
