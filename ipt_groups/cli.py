@@ -1,4 +1,4 @@
-"""Thin click commands under `flask --app wsgi ipt ...`; each is audited as the CLI user."""
+"""Thin click commands: `ipt ...` (or `flask --app wsgi ipt ...`); each is audited as the CLI user."""
 
 from __future__ import annotations
 
@@ -9,15 +9,19 @@ from datetime import UTC, datetime
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 from sqlalchemy import select
 
 from ipt_groups import auth
+from ipt_groups.command_errors import OneLineErrors
 from ipt_groups.errors import DomainError
 from ipt_groups.extensions import db
 from ipt_groups.models import ApiToken
 
-ipt = AppGroup("ipt", help="ipt-groups administration.")
+ipt = OneLineErrors(
+    "ipt",
+    help="ipt-groups administration.",
+    params=[click.Option(["--traceback"], is_flag=True, help="Show a failure's traceback, not one line.")],
+)
 
 
 def cli_actor() -> str:
@@ -139,7 +143,11 @@ def list_coordinators() -> None:
 @ipt.command("load-demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing when members already exist.")
 @click.option("--seed", default=7, show_default=True)
-@click.option("--token-file", type=click.Path(dir_okay=False), help="Also keep the token here (local demos).")
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False),
+    help="Keep the token in this file instead of printing it.",
+)
 def load_demo(if_empty: bool, seed: int, token_file: str | None) -> None:
     """Load a small demo programme and print a coordinator token."""
     from ipt_groups.devtools.demo import load_demo_programme
@@ -153,8 +161,11 @@ def load_demo(if_empty: bool, seed: int, token_file: str | None) -> None:
         click.echo("Demo programme already loaded.")
         return
     if token_file:
+        # Kept, not printed: whoever asked for the file (make demo) prints the one token line.
         with open(os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
             out.write(token + "\n")
+        click.echo(f"Demo programme loaded; its coordinator token is in {token_file}.")
+        return
     click.echo("Demo programme loaded. Coordinator token:")
     click.echo(token)
 
@@ -216,10 +227,10 @@ def propose_groups_command(input_file, output_file) -> None:
     except json.JSONDecodeError as exc:
         raise click.ClickException(f"{input_file.name} is not JSON: {exc}") from exc
     except engine.GroupingInputError as exc:
-        lines = "\n".join(
-            f"  {path or 'document'}: {'; '.join(msgs)}" for path, msgs in sorted(exc.errors.items())
+        found = " | ".join(
+            f"{path or 'document'}: {'; '.join(msgs)}" for path, msgs in sorted(exc.errors.items())
         )
-        raise click.ClickException(f"the planning document has errors:\n{lines}") from exc
+        raise click.ClickException(f"the planning document has errors: {found}") from exc
     json.dump(result, output_file, indent=2, default=str)
     output_file.write("\n")
     stats = result["stats"]
