@@ -43,6 +43,9 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "US")
+    # Dates in an imported waitlist: ISO always, and this local format (US month first by default, as the
+    # phone region; %d/%m/%Y where the day comes first; empty: ISO only).
+    IMPORT_DATE_FORMAT = os.environ.get("IMPORT_DATE_FORMAT", "%m/%d/%Y")
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)  # set to 1 behind one reverse proxy
     CHECKIN_TTL_HOURS = _env_int("CHECKIN_TTL_HOURS", 48)

@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import plan_once
+from ipt_groups.messaging.texts import first_name
 from ipt_groups.models import Alert, Coordinator, Group, Member, Message
 from ipt_groups.models.survey import UNDELIVERED_STATES
 
@@ -167,7 +168,7 @@ def _text(alert: Alert, now: datetime) -> str:
         body = SAFETY_TEXT.format(
             programme=config["PROGRAMME_NAME"],
             member_id=member.id,
-            first_name=member.name.split(" ")[0],
+            first_name=first_name(member.name, member.preferred_name),
             group=group.name if group else "no group (waitlist)",
             alert_id=alert.id,
         )

@@ -194,7 +194,8 @@ def _prefill_attendance(session: GroupSession, member: Member, response: str, no
 def _tell_facilitator(session: GroupSession, member: Member, now: datetime) -> None:
     group = session.group
     when = local_when(session.starts_at, group.facilitator.timezone)["when"]
-    body = f"{first_name(member.name)} (member {member.id}) can't come to {group.name} on {when}."
+    who = first_name(member.name, member.preferred_name)
+    body = f"{who} (member {member.id}) can't come to {group.name} on {when}."
     plan_once(
         {
             "dedupe_key": f"f{group.facilitator_id}:s{session.id}:decline:m{member.id}",

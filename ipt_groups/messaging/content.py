@@ -14,7 +14,10 @@ def compose(message: Message, recipient: Recipient, settings) -> str:
         return message.context["body"]
     if message.kind in settings.kinds:  # as a preview; the dispatcher calls the kind's compose instead
         return settings.kinds[message.kind].preview(message)
-    context = {"programme": settings.programme, "first_name": first_name(recipient.name)}
+    context = {
+        "programme": settings.programme,
+        "first_name": first_name(recipient.name, recipient.preferred_name),
+    }
     context.update(_subject_context(message, recipient))
     context.update({k: v for k, v in message.context.items() if k != "text"})
     return render(message.context.get("text") or text_key(message), context, settings.texts)

@@ -18,6 +18,7 @@ class Recipient:
     phone: str
     timezone: str
     blocked: str | None = None
+    preferred_name: str | None = None  # a member's: what greetings call them
 
 
 def resolve_recipient(message: Message) -> Recipient:
@@ -41,7 +42,8 @@ def _coordinator(c: Coordinator) -> Recipient:
 
 
 def _member(member: Member) -> Recipient:
-    return Recipient(member.name, member.phone, member.timezone, member_block_reason(member))
+    blocked = member_block_reason(member)
+    return Recipient(member.name, member.phone, member.timezone, blocked, member.preferred_name)
 
 
 def member_block_reason(member: Member) -> str | None:

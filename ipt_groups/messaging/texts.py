@@ -44,6 +44,12 @@ def local_when(instant: datetime, tz: str, group_tz: str | None = None) -> dict:
     return {"when": f"{local:%a %d %b} at {time}", "time": time, "date": f"{local:%a %d %b}"}
 
 
-def first_name(name: str) -> str:
-    """The first word of a name, for a friendly greeting."""
-    return (name or "").split(" ")[0]
+def first_name(name: str, preferred: str | None = None) -> str:
+    """What a greeting calls someone: their preferred name; else the given names of a "Family, Given"
+    name ("Nguyen, Thi Lan": "Thi Lan"); else the first word of the name."""
+    if preferred and preferred.strip():
+        return preferred.strip()
+    family, comma, given = (name or "").partition(",")
+    if comma and family.strip() and given.strip():
+        return " ".join(given.split(",")[0].split())
+    return (name or "").strip().split(" ")[0]

@@ -33,6 +33,7 @@ class Availability(fields.List):
 class MemberSchema(Schema):
     id = fields.Int()
     name = fields.Str()
+    preferred_name = fields.Str(allow_none=True)
     phone = fields.Str()
     timezone = fields.Str()
     language = fields.Str()
@@ -54,6 +55,11 @@ class MemberArgs(Schema):
     """A new member on the waitlist."""
 
     name = fields.Str(required=True, validate=_name)
+    preferred_name = fields.Str(
+        allow_none=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "what texts greet them by; empty: the given name"},
+    )
     phone = Phone(required=True)
     timezone = Timezone(required=True)
     language = Language(required=True)
