@@ -5,14 +5,18 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import click
 from flask import current_app
 from sqlalchemy import select
 
 from ipt_groups import auth
-from ipt_groups.command_errors import OneLineErrors
+from ipt_groups.command_errors import CommandError, OneLineErrors
 from ipt_groups.errors import DomainError
 from ipt_groups.extensions import db
 from ipt_groups.models import ApiToken
@@ -31,6 +35,31 @@ def cli_actor() -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+T = TypeVar("T")
+
+
+def track(items: Iterable[T], total: int, label: str) -> Iterable[T]:
+    """A progress bar on a terminal; nothing at all when stdout is not one (a pipe, a file, a test)."""
+    if not sys.stdout.isatty():
+        yield from items
+        return
+    with click.progressbar(items, length=total, label=label) as bar:
+        yield from bar
+
+
+def within(seconds: float, label: str, work: Callable[[], T]) -> T:
+    """Run work bounded by `seconds` (a solver's time limit) with a bar of the time it may take."""
+    if not sys.stdout.isatty():
+        return work()
+    ticks = max(1, int(seconds * 10))
+    with ThreadPoolExecutor(1) as pool, click.progressbar(length=ticks, label=label) as bar:
+        future = pool.submit(work)
+        while not wait([future], timeout=0.1).done:
+            bar.update(1 if bar.pos < ticks - 1 else 0)
+        bar.update(ticks - bar.pos)
+        return future.result()
 
 
 def _fail(exc: DomainError) -> None:
@@ -170,6 +199,35 @@ def load_demo(if_empty: bool, seed: int, token_file: str | None) -> None:
     click.echo(token)
 
 
+@ipt.command("import-waitlist")
+@click.argument("csv_file", type=click.File("rb"))
+@click.option("--dry-run", is_flag=True, help="Only check the file; write nothing.")
+def import_waitlist_command(csv_file, dry_run: bool) -> None:
+    """Add a spreadsheet's members to the waitlist (as POST /members/import): all rows or none."""
+    from ipt_groups.errors import InvalidInput
+    from ipt_groups.people.waitlist_import import import_waitlist
+
+    try:
+        rows, members = import_waitlist(csv_file.read(), dry_run, cli_actor(), _now(), track)
+    except InvalidInput as exc:
+        for line in _problems(exc.errors):
+            click.echo(line)
+        db.session.rollback()
+        raise CommandError(f"{exc.message} (each problem is listed above)") from exc
+    db.session.commit()
+    done = "nothing written (dry run)" if dry_run else f"{len(members)} members added to the waitlist"
+    click.echo(f"{rows} rows valid; {done}.")
+
+
+def _problems(errors: dict) -> Iterable[str]:
+    for key, found in errors.items():
+        if key == "rows":
+            for row, fields in found.items():
+                yield from (f"row {row}, {f}: {m}" for f, messages in fields.items() for m in messages)
+        else:
+            yield from (f"{key}: {m}" for m in found)
+
+
 @ipt.command("scheduler")
 def scheduler_command() -> None:
     """Run the scheduler process (one per deployment): it sends due messages every tick."""
@@ -222,8 +280,9 @@ def propose_groups_command(input_file, output_file) -> None:
     from ipt_groups.formation import engine
 
     try:
-        doc = json.load(input_file)
-        result = engine.propose_groups(engine.parse_input(doc))
+        planning = engine.parse_input(json.load(input_file))
+        limit = planning.policy.time_limit_s
+        result = within(limit, f"Forming groups (up to {limit:g} s)", lambda: engine.propose_groups(planning))
     except json.JSONDecodeError as exc:
         raise click.ClickException(f"{input_file.name} is not JSON: {exc}") from exc
     except engine.GroupingInputError as exc:
@@ -261,4 +320,4 @@ def simulate_command(members: int, weeks: int, seed: int, step_minutes: int, dat
         app = create_app(config_for(), SQLALCHEMY_DATABASE_URI=url, SMS_BACKEND="console")
         with app.app_context():
             upgrade()
-            click.echo(render(run(members, weeks, seed, step_minutes)))
+            click.echo(render(run(members, weeks, seed, step_minutes, track=track)))
