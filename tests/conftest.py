@@ -47,6 +47,9 @@ def app(tmp_path_factory):
     """One app for the session, its schema made by the migrations on a blank database."""
     url = _database_url(tmp_path_factory)
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, FIXED_NOW=NOW)
+    # An instance folder of the suite's own: a `make run` in the same checkout keeps its scheduler's
+    # lock in instance/, and the suite must not meet it.
+    app.instance_path = str(tmp_path_factory.mktemp("instance"))
     with app.app_context():
         if _db.engine.dialect.name == "postgresql":
             _reset_postgres()
