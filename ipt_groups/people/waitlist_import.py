@@ -62,9 +62,9 @@ def _merge(errors: dict, line: int | str, problems: dict) -> None:
         errors.setdefault(str(line), {}).setdefault(key, []).extend(messages)
 
 
-def _duplicates(phones: dict[str, list[tuple[int, str]]]) -> dict[int, dict]:
+def _duplicates(phones: dict[str, list[tuple[int, str]]]) -> dict[str, dict]:
     """A phone twice in the file, or already a member's: each such row, naming whom it collides with."""
-    found: dict[int, dict] = {}
+    found: dict[str, dict] = {}
     fix = "Fix: each person once; correct the number or remove the row"
     for rows in phones.values():
         first, name = rows[0]
