@@ -8,10 +8,13 @@ export FLASK_APP := wsgi
 
 .PHONY: install migrate demo run web test test-postgres lint format clean
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+# The project itself is installed editable, for the `ipt` command (.venv/bin/ipt, pyproject.toml);
+# setuptools' warning that the package folder sits in the working directory is expected, and silenced.
+$(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	PYTHONWARNINGS=ignore::UserWarning $(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(BIN)/.installed
@@ -33,7 +36,8 @@ run: demo
 
 # The whole suite on SQLite; the Twilio contract tests run against Prism when npm can install it
 # (bench/prism.sh), and the browser suite in Debian's Chromium when it is there or apt-get can install
-# it (bench/browser.sh); each is skipped with the reason otherwise. TEST_DATABASE_URL picks PostgreSQL.
+# it (bench/browser.sh); each is skipped otherwise. Every skip is listed with its reason at the end
+# (pytest's -rs, in pyproject.toml's addopts). TEST_DATABASE_URL picks PostgreSQL.
 test: install
 	bench/browser.sh
 	PRISM_BIN="$$(bench/prism.sh 2>/dev/null || true)" $(BIN)/pytest -q

@@ -43,6 +43,10 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "US")
+    # Dates in an imported waitlist: ISO always, and this local format (US month first by default, as the
+    # phone region; %d/%m/%Y where the day comes first; empty: ISO only).
+    IMPORT_DATE_FORMAT = os.environ.get("IMPORT_DATE_FORMAT", "%m/%d/%Y")
+    PORT = _env_int("PORT", 8000)  # make run's web port; sign-in links use it without PUBLIC_BASE_URL
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)  # set to 1 behind one reverse proxy
     CHECKIN_TTL_HOURS = _env_int("CHECKIN_TTL_HOURS", 48)
@@ -122,9 +126,11 @@ class Config:
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "/docs"
-    OPENAPI_SWAGGER_UI_URL = os.environ.get(
-        "OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
-    )
+    # Empty: the copy of swagger-ui bundled in ipt_groups/static/swagger-ui/ (its VERSION file), so the
+    # docs work offline and load no script from elsewhere. Set, a base URL of another swagger-ui-dist.
+    OPENAPI_SWAGGER_UI_URL = os.environ.get("OPENAPI_SWAGGER_UI_URL", "")
+    # No call to the public validator: the page talks to this server only.
+    OPENAPI_SWAGGER_UI_CONFIG = {"validatorUrl": None}
     API_SPEC_OPTIONS = {
         "security": [{"bearerAuth": []}],
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},

@@ -1,23 +1,31 @@
-"""Thin click commands under `flask --app wsgi ipt ...`; each is audited as the CLI user."""
+"""Thin click commands: `ipt ...` (or `flask --app wsgi ipt ...`); each is audited as the CLI user."""
 
 from __future__ import annotations
 
 import getpass
 import logging
 import os
+import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 from sqlalchemy import select
 
 from ipt_groups import auth, signin
+from ipt_groups.command_errors import CommandError, OneLineErrors
 from ipt_groups.errors import DomainError
 from ipt_groups.extensions import db
 from ipt_groups.models import ApiToken
 
-ipt = AppGroup("ipt", help="ipt-groups administration.")
+ipt = OneLineErrors(
+    "ipt",
+    help="ipt-groups administration.",
+    params=[click.Option(["--traceback"], is_flag=True, help="Show a failure's traceback, not one line.")],
+)
 
 
 def cli_actor() -> str:
@@ -27,6 +35,31 @@ def cli_actor() -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+T = TypeVar("T")
+
+
+def track(items: Iterable[T], total: int, label: str) -> Iterable[T]:
+    """A progress bar on a terminal; nothing at all when stdout is not one (a pipe, a file, a test)."""
+    if not sys.stdout.isatty():
+        yield from items
+        return
+    with click.progressbar(items, length=total, label=label) as bar:
+        yield from bar
+
+
+def within(seconds: float, label: str, work: Callable[[], T]) -> T:
+    """Run work bounded by `seconds` (a solver's time limit) with a bar of the time it may take."""
+    if not sys.stdout.isatty():
+        return work()
+    ticks = max(1, int(seconds * 10))
+    with ThreadPoolExecutor(1) as pool, click.progressbar(length=ticks, label=label) as bar:
+        future = pool.submit(work)
+        while not wait([future], timeout=0.1).done:
+            bar.update(1 if bar.pos < ticks - 1 else 0)
+        bar.update(ticks - bar.pos)
+        return future.result()
 
 
 def _fail(exc: DomainError) -> None:
@@ -88,7 +121,7 @@ def signin_link(facilitator_id: int | None, coordinator_id: int | None, hours: i
     except DomainError as exc:
         _fail(exc)
     db.session.commit()
-    base = current_app.config.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+    base = current_app.config.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{current_app.config['PORT']}"
     click.echo(f"sign-in link for {person.name} ({role}), good once for {hours} h:")
     click.echo(f"{base.rstrip('/')}/app/signin/link/{token}")
 
@@ -159,7 +192,11 @@ def list_coordinators() -> None:
 @ipt.command("load-demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing when members already exist.")
 @click.option("--seed", default=7, show_default=True)
-@click.option("--token-file", type=click.Path(dir_okay=False), help="Also keep the token here (local demos).")
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False),
+    help="Keep the token in this file instead of printing it.",
+)
 def load_demo(if_empty: bool, seed: int, token_file: str | None) -> None:
     """Load a small demo programme and print a coordinator token."""
     from ipt_groups.devtools.demo import load_demo_programme
@@ -173,10 +210,44 @@ def load_demo(if_empty: bool, seed: int, token_file: str | None) -> None:
         click.echo("Demo programme already loaded.")
         return
     if token_file:
+        # Kept, not printed: whoever asked for the file (make demo) prints the one token line.
         with open(os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
             out.write(token + "\n")
+        click.echo(f"Demo programme loaded; its coordinator token is in {token_file}.")
+        return
     click.echo("Demo programme loaded. Coordinator token:")
     click.echo(token)
+
+
+@ipt.command("import-waitlist")
+@click.argument("csv_file", type=click.File("rb"))
+@click.option("--dry-run", is_flag=True, help="Only check the file; write nothing.")
+def import_waitlist_command(csv_file, dry_run: bool) -> None:
+    """Add a spreadsheet's members to the waitlist (as POST /members/import): all rows or none."""
+    from ipt_groups.errors import InvalidInput
+    from ipt_groups.people.waitlist_import import import_waitlist, import_warnings
+
+    try:
+        rows, members = import_waitlist(csv_file.read(), dry_run, cli_actor(), _now(), track)
+    except InvalidInput as exc:
+        for line in _problems(exc.errors):
+            click.echo(line)
+        db.session.rollback()
+        raise CommandError(f"{exc.message} (each problem is listed above)") from exc
+    db.session.commit()
+    done = "nothing written (dry run)" if dry_run else f"{len(members)} members added to the waitlist"
+    for warning in import_warnings(rows):
+        click.echo(f"Warning: {warning}")
+    click.echo(f"{len(rows)} rows valid; {done}.")
+
+
+def _problems(errors: dict) -> Iterable[str]:
+    for key, found in errors.items():
+        if key == "rows":
+            for row, fields in found.items():
+                yield from (f"row {row}, {f}: {m}" for f, messages in fields.items() for m in messages)
+        else:
+            yield from (f"{key}: {m}" for m in found)
 
 
 @ipt.command("scheduler")
@@ -278,19 +349,17 @@ def propose_groups_command(input_file, output_file) -> None:
     from ipt_groups.formation.proposals import refuse_past_start
 
     try:
-        doc = json.load(input_file)
-        inp = engine.parse_input(doc)
-        refuse_past_start(inp.policy.first_session_date, now())  # the clock, pinned in tests
-        result = engine.propose_groups(inp)
-    except DomainError as exc:
-        _fail(exc)
+        planning = engine.parse_input(json.load(input_file))
+        refuse_past_start(planning.policy.first_session_date, now())  # the clock, pinned in tests
+        limit = planning.policy.time_limit_s
+        result = within(limit, f"Forming groups (up to {limit:g} s)", lambda: engine.propose_groups(planning))
     except json.JSONDecodeError as exc:
         raise click.ClickException(f"{input_file.name} is not JSON: {exc}") from exc
     except engine.GroupingInputError as exc:
-        lines = "\n".join(
-            f"  {path or 'document'}: {'; '.join(msgs)}" for path, msgs in sorted(exc.errors.items())
+        found = " | ".join(
+            f"{path or 'document'}: {'; '.join(msgs)}" for path, msgs in sorted(exc.errors.items())
         )
-        raise click.ClickException(f"the planning document has errors:\n{lines}") from exc
+        raise click.ClickException(f"the planning document has errors: {found}") from exc
     json.dump(result, output_file, indent=2, default=str)
     output_file.write("\n")
     stats = result["stats"]
@@ -321,4 +390,4 @@ def simulate_command(members: int, weeks: int, seed: int, step_minutes: int, dat
         app = create_app(config_for(), SQLALCHEMY_DATABASE_URI=url, SMS_BACKEND="console")
         with app.app_context():
             upgrade()
-            click.echo(render(run(members, weeks, seed, step_minutes)))
+            click.echo(render(run(members, weeks, seed, step_minutes, track=track)))

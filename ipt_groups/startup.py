@@ -5,6 +5,7 @@ wrong URL); no environment runs with a message catalogue it cannot use."""
 from __future__ import annotations
 
 import logging
+from datetime import date, datetime
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -26,6 +27,7 @@ def config_problems(config) -> list[str]:
     if config.get("ENV_NAME") == "production" and len(config.get("SECRET_KEY") or "") < 32:
         problems.append("SECRET_KEY is required in production (at least 32 characters)")
     problems += _quiet_hours_problems(config.get("QUIET_HOURS", ""))
+    problems += _date_format_problems(config.get("IMPORT_DATE_FORMAT") or "")
     problems += _oncall_problems(config.get("ONCALL_PHONE") or "", config.get("ENV_NAME") == "production")
     problems += _base_url_problems(config.get("PUBLIC_BASE_URL") or "")
     if config.get("ENV_NAME") == "production":
@@ -56,6 +58,16 @@ def _quiet_hours_problems(text: str) -> list[str]:
     except ValueError:
         return [f"QUIET_HOURS={text!r} is not like 21:00-08:00"]
     return [] if sep else [f"QUIET_HOURS={text!r} is not like 21:00-08:00"]
+
+
+def _date_format_problems(fmt: str) -> list[str]:
+    """A format that writes a day and reads it back as the same day (empty: ISO dates only)."""
+    sample = date(2026, 9, 14)
+    try:
+        ok = not fmt or datetime.strptime(sample.strftime(fmt), fmt).date() == sample  # noqa: DTZ007
+    except ValueError:
+        ok = False
+    return [] if ok else [f"IMPORT_DATE_FORMAT={fmt!r} is not a date format such as %m/%d/%Y or %d/%m/%Y"]
 
 
 def _oncall_problems(phone: str, required: bool) -> list[str]:

@@ -48,6 +48,9 @@ def app(tmp_path_factory):
     url = _database_url(tmp_path_factory)
     spool = tmp_path_factory.mktemp("spool") / "inbound-spool.jsonl"
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, FIXED_NOW=NOW, INBOUND_SPOOL_PATH=str(spool))
+    # An instance folder of the suite's own: a `make run` in the same checkout keeps its scheduler's
+    # lock in instance/, and the suite must not meet it.
+    app.instance_path = str(tmp_path_factory.mktemp("instance"))
     with app.app_context():
         if _db.engine.dialect.name == "postgresql":
             _reset_postgres()

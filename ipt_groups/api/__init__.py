@@ -31,6 +31,7 @@ def register(app: Flask) -> None:
 
     app.url_map.converters["int"] = IdConverter
     apidoc.install(api.spec)
+    app.after_request(apidoc.docs_page_policy)
     # Webhooks are never limited before their signature is checked: the view counts per sender after it.
     limiter.exempt(webhooks.bp)
     app.register_blueprint(health.bp)

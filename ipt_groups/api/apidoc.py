@@ -1,9 +1,13 @@
 """The OpenAPI document's common parts: the error responses every operation can give (all in the
-`{code, status, message, errors}` shape), and X-Pagination described as the JSON it is."""
+`{code, status, message, errors}` shape), and X-Pagination described as the JSON it is; and the
+policy of the docs page, where coordinators paste their tokens."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from apispec import BasePlugin
+from flask import current_app, request
 
 PAGINATION_HEADER = {
     "description": "Pagination metadata, a JSON object",
@@ -65,3 +69,33 @@ def install(spec) -> None:
     plugin = CommonResponses()
     plugin.init_spec(spec)
     spec.plugins.append(plugin)
+
+
+DOCS_ENDPOINT = "api-docs.openapi_swagger_ui"  # flask-smorest's; templates/swagger_ui.html is the page
+
+
+def docs_page_policy(response):
+    """The docs page runs scripts from this server (or the configured swagger-ui copy) and talks to
+    this server only: a token pasted there can go nowhere else."""
+    if request.endpoint == DOCS_ENDPOINT:
+        policy = content_security_policy(current_app.config.get("OPENAPI_SWAGGER_UI_URL") or "")
+        response.headers["Content-Security-Policy"] = policy
+    return response
+
+
+def content_security_policy(swagger_ui_url: str) -> str:
+    """The docs page's Content-Security-Policy; a swagger-ui copy elsewhere adds its origin."""
+    parts = urlsplit(swagger_ui_url)
+    sources = "'self'" + (f" {parts.scheme}://{parts.netloc}" if parts.netloc else "")
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src {sources}",
+            f"style-src {sources} 'unsafe-inline'",  # swagger-ui styles its elements inline
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )

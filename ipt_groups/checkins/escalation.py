@@ -169,7 +169,7 @@ def _text(alert: Alert, now: datetime, language: str, more: int = 0) -> str:
     else:
         member = db.session.get(Member, alert.member_id)
         group = db.session.get(Group, alert.group_id) if alert.group_id is not None else None
-        context |= {"member_id": member.id, "first_name": first_name(member.name)}
+        context |= {"member_id": member.id, "first_name": first_name(member.name, member.preferred_name)}
         body = catalogue.render("safety_alert", {**context, "group": _group_name(group, catalogue)})
     if more:
         body = f"{catalogue.render('safety_more', {'count': more})} {body}"

@@ -237,7 +237,7 @@ def _tell_facilitator(session: GroupSession, member: Member, now: datetime) -> N
     catalogue = catalogue_for(facilitator.language)
     when = local_when(session.starts_at, facilitator.timezone, catalogue, group.timezone)["when"]
     context = {
-        "member": short_name(member.name),
+        "member": short_name(member.name, member.preferred_name),
         "member_id": member.id,
         "group": group_label(group.id, catalogue),
     }

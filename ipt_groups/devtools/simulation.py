@@ -33,6 +33,7 @@ from ipt_groups.models import (
     Rsvp,
 )
 from ipt_groups.people.roster import create_facilitator, create_member
+from ipt_groups.progress import Track, untracked
 from ipt_groups.vocabulary import DAYS, PROBLEM_AREAS
 
 ACTOR = "cli:simulation"
@@ -88,7 +89,7 @@ class Simulation:
 # --- the programme ---------------------------------------------------------------------------------
 
 
-def populate(sim: Simulation) -> None:
+def populate(sim: Simulation, track: Track = untracked) -> None:
     """Facilitators (one per 20 members) and a waitlist with scripted personas."""
     for i in range(max(2, sim.members // 20)):
         create_facilitator(
@@ -105,7 +106,7 @@ def populate(sim: Simulation) -> None:
             ACTOR,
             sim.start,
         )
-    for i in range(sim.members):
+    for i in track(range(sim.members), sim.members, "Adding the waitlist"):
         member = create_member(_member(sim, i), ACTOR, sim.start)
         sim.personas[member.phone] = _persona(sim, member)
 
@@ -134,7 +135,7 @@ def _persona(sim: Simulation, member: Member) -> Persona:
     return Persona(member.id, member.phone, rng.uniform(0.6, 0.98), drop, stop)
 
 
-def form_and_schedule(sim: Simulation) -> dict:
+def form_and_schedule(sim: Simulation, track: Track = untracked) -> dict:
     """Propose groups, commit them, and start each cycle on its first slot after ten days."""
     policy = {
         "first_session_date": (sim.start + timedelta(days=10)).date().isoformat(),
@@ -142,12 +143,14 @@ def form_and_schedule(sim: Simulation) -> dict:
         "slot_step_minutes": 60,
         "time_limit_s": 10,
     }
-    proposal = formation.propose(policy, {}, ACTOR, sim.start)
+    for _ in track([policy], 1, f"Forming groups (up to {policy['time_limit_s']} s)"):
+        proposal = formation.propose(policy, {}, ACTOR, sim.start)
     formation.commit(proposal, ACTOR, sim.start)
     placed = db.session.scalar(select(Member.phone).where(Member.status == "enrolled").order_by(Member.id))
     if placed:
         sim.personas[placed].item9 = True  # one member in a group answers PHQ-9 item 9 with a 2
-    for group in db.session.scalars(select(Group)):
+    groups = db.session.scalars(select(Group)).all()
+    for group in track(groups, len(groups), "Planning cycles"):
         cycle_operations.start_cycle(
             group, {"template": "ipt-g-12", "first_date": _first(sim, group)}, ACTOR, sim.start
         )
@@ -263,13 +266,20 @@ def _acknowledge(now: datetime) -> None:
 # --- running and reporting -------------------------------------------------------------------------
 
 
-def run(members: int, weeks: int, seed: int, step_minutes: int = 60, start: date | None = None) -> dict:
+def run(
+    members: int,
+    weeks: int,
+    seed: int,
+    step_minutes: int = 60,
+    start: date | None = None,
+    track: Track = untracked,
+) -> dict:
     """Run the whole programme inside the current app context; returns the summary."""
     first = start or date(2027, 1, 4)
     sim = Simulation(members, weeks, seed, local_to_utc(first, time(9, 0), "America/Chicago"))
-    populate(sim)
+    populate(sim, track)
     db.session.commit()
-    formed = form_and_schedule(sim)
+    formed = form_and_schedule(sim, track)
     phones = ScriptedPhones(sim.personas)
     settings = DispatchSettings(
         worker="simulation",
@@ -279,9 +289,10 @@ def run(members: int, weeks: int, seed: int, step_minutes: int = 60, start: date
         kinds=checkin_sending.KINDS,
         on_tick=checkin_sending.ON_TICK,
     )
-    now, end = sim.start, sim.start + timedelta(weeks=weeks)
-    while now < end:
-        now += timedelta(minutes=step_minutes)
+    steps = -(-weeks * 7 * 24 * 60 // step_minutes)  # every step_minutes until the end, the last included
+    now = sim.start
+    for n in track(range(1, steps + 1), steps, f"Running {weeks} weeks"):
+        now = sim.start + timedelta(minutes=n * step_minutes)
         step(sim, phones, settings, now)
     return summary(formed, phones, now)
 

@@ -37,6 +37,8 @@ class SendError(Exception):
 class RetryableSendError(SendError):
     """The message was certainly not accepted and may be sent again later (throttling, 5xx, no connection)."""
 
+    retry_after_s: float | None = None  # how long the provider asked us to wait (Retry-After), if it did
+
     def __init__(self, code: int | None, reason: str) -> None:
         self.code, self.reason = code, mask_phones(reason)
         super().__init__(f"retryable ({code}): {self.reason}")

@@ -19,7 +19,10 @@ def compose(message: Message, recipient: Recipient, settings) -> str:
     if message.kind in settings.kinds:  # as a preview; the dispatcher calls the kind's compose instead
         return settings.kinds[message.kind].preview(message)
     catalogue = (settings.catalogues or shipped()).localised(recipient.language, settings.texts)
-    context = {"programme": settings.programme, "first_name": first_name(recipient.name)}
+    context = {
+        "programme": settings.programme,
+        "first_name": first_name(recipient.name, recipient.preferred_name),
+    }
     context.update(_subject_context(message, recipient, catalogue))
     context.update({k: v for k, v in message.context.items() if k not in ("text", "old_start", "day")})
     if message.context.get("old_start"):
@@ -44,8 +47,8 @@ def _subject_context(message: Message, recipient: Recipient, catalogue: Catalogu
     context = _when(session.starts_at, message, recipient, catalogue, group.timezone)
     context["group_tz"] = group.timezone
     if message.facilitator_id is not None:
-        names = [m.name for m in group.current_members]
-        context.update(group=group_label(group.id, catalogue), count=len(names), roster=roster(names))
+        people = [(m.name, m.preferred_name) for m in group.current_members]
+        context.update(group=group_label(group.id, catalogue), count=len(people), roster=roster(people))
     return context
 
 

@@ -19,6 +19,7 @@ class Recipient:
     timezone: str
     blocked: str | None = None
     language: str = "en"  # the language their texts are written in (English if it has no catalogue)
+    preferred_name: str | None = None  # a member's: what greetings call them
 
 
 def resolve_recipient(message: Message) -> Recipient:
@@ -45,7 +46,10 @@ def _coordinator(c: Coordinator) -> Recipient:
 
 
 def _member(member: Member) -> Recipient:
-    return Recipient(member.name, member.phone, member.timezone, member_block_reason(member), member.language)
+    blocked = member_block_reason(member)
+    return Recipient(
+        member.name, member.phone, member.timezone, blocked, member.language, member.preferred_name
+    )
 
 
 def member_block_reason(member: Member) -> str | None:

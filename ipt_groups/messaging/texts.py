@@ -55,20 +55,31 @@ def group_label(group_id: int, catalogue: Catalogue) -> str:
     return catalogue.render("group_label", {"group_id": group_id})
 
 
-def first_name(name: str) -> str:
-    """The first word of a name, for a friendly greeting."""
-    return (name or "").split(" ")[0]
+def first_name(name: str, preferred: str | None = None) -> str:
+    """What a greeting calls someone: their preferred name; else the given names of a "Family, Given"
+    name ("Nguyen, Thi Lan": "Thi Lan"); else the first word of the name."""
+    if preferred and preferred.strip():
+        return preferred.strip()
+    family, comma, given = (name or "").partition(",")
+    if comma and family.strip() and given.strip():
+        return " ".join(given.split(",")[0].split())
+    return (name or "").strip().split(" ")[0]
 
 
-def short_name(name: str) -> str:
-    """A first name and the initial of the last name ("Rosa D"): what a text may show of a member."""
-    words = (name or "").split()
-    return f"{words[0]} {words[-1][0]}" if len(words) > 1 else (words[0] if words else "")
+def short_name(name: str, preferred: str | None = None) -> str:
+    """What a greeting calls them and the initial of the family name ("Rosa D", "Thi Lan N" for
+    "Nguyen, Thi Lan"): what a text may show of a member."""
+    family, comma, given = (name or "").partition(",")
+    words = (name or "").split() if not (comma and family.strip() and given.strip()) else family.split()
+    called = first_name(name, preferred)
+    last = words[-1] if words and (comma or len(words) > 1) else ""
+    return f"{called} {last[0]}" if last else called
 
 
-def roster(names: Iterable[str]) -> str:
-    """Members as a facilitator's text lists them: first names and initials, in alphabetical order."""
-    return ", ".join(sorted(short_name(n) for n in names))
+def roster(people: Iterable[tuple[str, str | None]]) -> str:
+    """Members (name, preferred name) as a facilitator's text lists them: what they are called and an
+    initial, in alphabetical order."""
+    return ", ".join(sorted(short_name(name, preferred) for name, preferred in people))
 
 
 def _folded(text: str) -> str:

@@ -7,10 +7,13 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_exponential_jitter
 from twilio.base.exceptions import TwilioRestException
 from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
@@ -36,7 +39,7 @@ DEFAULT_API_URL = "https://api.twilio.com"
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_RETRY_BASE_S = 1.0
-MAX_BACKOFF_S = 30.0
+MAX_BACKOFF_S = 30.0  # the longest wait between two attempts, a provider's Retry-After included
 
 _ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 _SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
@@ -120,8 +123,23 @@ class BaseUrlHttpClient(TwilioHttpClient):
         self.base = None if is_default else urlsplit(base_url)
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
-        """Send the request to the configured base URL."""
-        return super().request(method, swap_base_url(url, self.base), *args, **kwargs)
+        """Send the request to the configured base URL; keep the answer's Retry-After, in seconds."""
+        response = super().request(method, swap_base_url(url, self.base), *args, **kwargs)
+        # The library's errors carry no headers; this client is its thread's own (TwilioSender.client).
+        self.retry_after_s = retry_after_s(response.headers or {})
+        return response
+
+
+def retry_after_s(headers: Mapping[str, str]) -> float | None:
+    """A Retry-After header in seconds (delta-seconds, or an HTTP date against the answer's Date)."""
+    value = str(headers.get("Retry-After") or "").strip()
+    if value.replace(".", "", 1).isdigit():
+        return float(value)
+    try:
+        later, sent = parsedate_to_datetime(value), parsedate_to_datetime(headers.get("Date") or "")
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (later - sent).total_seconds())
 
 
 def classify_transport_error(exc: requests.RequestException) -> SendError:
@@ -147,7 +165,8 @@ def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
 
 
 class TwilioSender:
-    """Send SMS through Twilio's Messages API, retrying retryable failures with exponential backoff."""
+    """Send SMS through Twilio's Messages API, retrying retryable failures (tenacity): the provider's
+    Retry-After when it gives one, else exponential backoff with jitter; never above MAX_BACKOFF_S."""
 
     def __init__(
         self,
@@ -161,7 +180,9 @@ class TwilioSender:
             raise SmsConfigError("Twilio is not configured: " + "; ".join(problems))
         self._sender_id = _sender_id_fields(config)
         self._max_retries = int(_setting(config, "SMS_MAX_RETRIES", DEFAULT_MAX_RETRIES))
-        self._retry_base_s = _setting(config, "SMS_RETRY_BASE_S", DEFAULT_RETRY_BASE_S)
+        base = _setting(config, "SMS_RETRY_BASE_S", DEFAULT_RETRY_BASE_S)
+        # base * 2^attempt plus up to `base` at random, so senders that failed together spread out.
+        self._backoff = wait_exponential_jitter(multiplier=base, max=MAX_BACKOFF_S, jitter=base)
         self._sleep = sleep
         self._config, self._http_client, self._local = config, http_client, threading.local()
 
@@ -178,20 +199,27 @@ class TwilioSender:
 
     def send(self, to: str, body: str, *, status_callback: str | None = None) -> SendResult:
         """Send one SMS; raise `RetryableSendError` once retries are exhausted, or another `SendError`."""
-        for attempt in range(self._max_retries + 1):
-            try:
-                return self._send_once(to, body, status_callback)
-            except RetryableSendError as exc:
-                if attempt >= self._max_retries:
-                    raise
-                delay = self.backoff_s(attempt)
-                log.warning("SMS to %s failed (%s); retry in %.1fs", mask_phone(to), exc, delay)
-                self._sleep(delay)
-        raise AssertionError("unreachable")  # the loop returns or raises
+        retrying = Retrying(
+            retry=retry_if_exception_type(RetryableSendError),
+            stop=stop_after_attempt(self._max_retries + 1),
+            wait=self.wait_s,
+            sleep=self._sleep,
+            before_sleep=lambda state: log.warning(
+                "SMS to %s failed (%s); retry in %.1fs",
+                mask_phone(to),
+                state.outcome.exception(),
+                state.upcoming_sleep,
+            ),
+            reraise=True,
+        )
+        return retrying(self._send_once, to, body, status_callback)
 
-    def backoff_s(self, attempt: int) -> float:
-        """Seconds to wait after failed attempt number `attempt` (0-based): base * 2^attempt, capped."""
-        return min(MAX_BACKOFF_S, self._retry_base_s * 2**attempt)
+    def wait_s(self, state: RetryCallState) -> float:
+        """Seconds to wait before the next attempt: Retry-After if the provider said, else backoff."""
+        retry_after = state.outcome.exception().retry_after_s
+        if retry_after is not None:
+            return min(MAX_BACKOFF_S, retry_after)
+        return self._backoff(state)
 
     def _send_once(self, to: str, body: str, status_callback: str | None) -> SendResult:
         fields = {"to": to, "body": body, **self._sender_id}
@@ -200,7 +228,10 @@ class TwilioSender:
         try:
             message = self.client.messages.create(**fields)
         except TwilioRestException as exc:
-            raise classify_twilio_error(exc.status, _int_or_none(exc.code), exc.msg) from exc
+            error = classify_twilio_error(exc.status, _int_or_none(exc.code), exc.msg)
+            if isinstance(error, RetryableSendError):
+                error.retry_after_s = getattr(self.client.http_client, "retry_after_s", None)
+            raise error from exc
         except requests.RequestException as exc:
             raise classify_transport_error(exc) from exc
         except ValueError as exc:

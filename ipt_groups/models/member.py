@@ -24,6 +24,7 @@ class Member(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    preferred_name: Mapped[str | None] = mapped_column(String(100))  # greetings use it when set
     phone: Mapped[str] = mapped_column(String(20), unique=True)
     timezone: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(16), index=True)

@@ -30,7 +30,7 @@ from ipt_groups.people.schemas import (
     MemberQueryArgs,
     MemberSchema,
 )
-from ipt_groups.people.waitlist_import import decode_csv, import_waitlist, import_warnings
+from ipt_groups.people.waitlist_import import import_waitlist, import_warnings
 
 members_bp = Blueprint(
     "members", __name__, url_prefix="/api/v1/members", description="The waitlist and members"
@@ -102,13 +102,14 @@ class MemberById(MethodView):
 def import_members(args):
     """Import a waitlist from CSV (a `file` upload or a text/csv body); all rows or none."""
     who = coordinator()
-    rows, members = import_waitlist(_csv_text(), args["dry_run"], who.actor, now())
+    rows, members = import_waitlist(_csv_bytes(), args["dry_run"], who.actor, now())
     db.session.commit()
     result = {"dry_run": args["dry_run"], "rows": len(rows), "created": len(members), "members": members}
     return result | {"warnings": import_warnings(rows)}, 200 if args["dry_run"] else 201
 
 
-def _csv_text() -> str:
+def _csv_bytes() -> bytes:
+    """The uploaded file as sent: its encoding is the import's to detect."""
     if request.mimetype not in ("multipart/form-data", "text/csv"):
         reason = f"is {request.mimetype or 'missing'!r}; send multipart/form-data (field 'file') or text/csv"
         abort(415, message="wrong content type", errors={"headers": {"Content-Type": [reason]}})
@@ -116,7 +117,7 @@ def _csv_text() -> str:
     raw = upload.read() if upload else (request.get_data() if request.mimetype == "text/csv" else None)
     if raw is None:
         raise InvalidInput("no CSV", {"file": ["upload a CSV as form field 'file' or send a text/csv body"]})
-    return decode_csv(raw)
+    return raw
 
 
 facilitators_bp = Blueprint(

@@ -19,11 +19,12 @@ ACTIVE_GROUP_STATUSES = ("forming", "scheduled", "running")
 
 
 def ensure_unique(model, field: str, value, own_id: int | None = None) -> None:
-    """409 naming the field when another row already holds this value."""
-    other = db.session.scalar(select(model.id).where(getattr(model, field) == value))
-    if other is not None and other != own_id:
+    """409 naming the field, and the row that already holds this value."""
+    other = db.session.scalar(select(model).where(getattr(model, field) == value))
+    if other is not None and other.id != own_id:
         kind = model.__tablename__[:-1]
-        raise Conflict(f"{field} already in use", {field: [f"a {kind} with this {field} already exists"]})
+        found = f"a {kind} with this {field} already exists: {other.name} ({kind} {other.id})"
+        raise Conflict(f"{field} already in use", {field: [found]})
 
 
 def create_member(data: dict, actor: str, now: datetime) -> Member:

@@ -43,6 +43,7 @@ _WARNINGS = {"description": "e.g. no catalogue for their language: their texts g
 class MemberSchema(Schema):
     id = fields.Int()
     name = fields.Str()
+    preferred_name = fields.Str(allow_none=True)
     phone = fields.Str()
     timezone = fields.Str()
     language = fields.Str()
@@ -65,6 +66,11 @@ class MemberArgs(Schema):
     """A new member on the waitlist."""
 
     name = fields.Str(required=True, validate=_name)
+    preferred_name = fields.Str(
+        allow_none=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "what texts greet them by; empty: the given name"},
+    )
     phone = Phone(required=True)
     timezone = Timezone(required=True)
     language = Language(required=True)

@@ -1,12 +1,12 @@
-"""Waitlist import from a coordinator's spreadsheet (CSV): every row valid, or nothing written."""
+"""Waitlist import from a coordinator's spreadsheet (CSV): every row valid, or nothing written; every
+error of every row reported at once, each with how to fix it."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import datetime
 
+from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import select
 
@@ -14,156 +14,81 @@ from ipt_groups.errors import InvalidInput
 from ipt_groups.extensions import db
 from ipt_groups.messaging.languages import language_warning
 from ipt_groups.models import Member
-from ipt_groups.people.availability import parse_sheet_availability
+from ipt_groups.people import waitlist_sheet as sheet
 from ipt_groups.people.roster import create_member
 from ipt_groups.people.schemas import MemberArgs
-
-REQUIRED_COLUMNS = ("name", "phone", "timezone", "language", "problem_area")
-OPTIONAL_COLUMNS = (
-    "gender",
-    "age_band",
-    "availability",
-    "sms_consent",
-    "sms_consent_source",
-    "waitlisted_at",
-    "notes",
-)
-MAX_ROWS = 5000
-_TRUE = {"yes", "y", "true", "1", "x"}
-_FALSE = {"no", "n", "false", "0", ""}
+from ipt_groups.progress import Track, untracked
 
 
-def decode_csv(raw: bytes) -> str:
-    """An uploaded file's text: UTF-8 with no NUL (a spreadsheet saved as such is refused, named)."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput("not UTF-8", {"file": [f"the file is not UTF-8 text (byte {exc.start})"]}) from exc
-    if "\x00" in text:
-        raise InvalidInput("not text", {"file": ["the file holds NUL characters; is it a spreadsheet?"]})
-    return text
+def consent_source(now: datetime) -> str:
+    """What a consent with no source in the file is recorded as coming from."""
+    return f"waitlist import {now:%Y-%m-%d} (no source in the file)"
 
 
-def read_rows(text: str) -> list[tuple[int, dict]]:
-    """(spreadsheet row number, cells by normalised column) for each non-blank row; bad headers raise."""
-    try:
-        records = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    except csv.Error as exc:
-        raise InvalidInput("not a CSV file", {"file": [f"cannot be read as CSV: {exc}"]}) from exc
-    header = [_column(h) for h in (records[0] if records else [])]
-    _check_header(header)
-    rows, errors = [], {}
-    # csv.reader yields [] for a blank line, so enumerate counts spreadsheet rows (row 1 is the header).
-    for line, cells in enumerate(records[1:], start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) > len(header):
-            errors[str(line)] = {"file": [f"{len(cells)} cells, but the header names {len(header)} columns"]}
-        rows.append((line, dict(zip(header, cells, strict=False))))
-    if errors:
-        raise InvalidInput(
-            f"{len(errors)} rows do not fit the header; nothing was imported", {"rows": errors}
-        )
-    if not rows:
-        raise InvalidInput("the file has no rows", {"file": ["no data rows under the header"]})
-    if len(rows) > MAX_ROWS:
-        raise InvalidInput("too many rows", {"file": [f"at most {MAX_ROWS} rows per import"]})
-    return rows
-
-
-def _check_header(header: list[str]) -> None:
-    unknown = sorted(set(header) - set(REQUIRED_COLUMNS) - set(OPTIONAL_COLUMNS))
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    twice = sorted({c for c in header if header.count(c) > 1})
-    if unknown or missing or twice:
-        raise InvalidInput("the header row is not a waitlist", _header_errors(unknown, missing, twice))
-
-
-def _column(name: str | None) -> str:
-    return (name or "").strip().lower().replace(" ", "_")
-
-
-def _header_errors(unknown: list[str], missing: list[str], twice: list[str]) -> dict:
-    errors = {}
-    if twice:
-        errors["duplicate_columns"] = [f"{c!r} appears more than once" for c in twice]
-    if missing:
-        errors["missing_columns"] = missing
-    if unknown:
-        allowed = ", ".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
-        errors["unknown_columns"] = [f"{c!r} is not a column (allowed: {allowed})" for c in unknown]
-    return errors
-
-
-def _row_to_args(row: dict) -> dict:
-    """Spreadsheet cells to the API's member fields; cell errors raise ValidationError."""
-    data = {k: (v or "").strip() for k, v in row.items() if k is not None and k in MemberArgs().fields}
-    errors = {}
-    for key, convert in (
-        ("availability", parse_sheet_availability),
-        ("sms_consent", _yes_no),
-        ("waitlisted_at", _when),
-    ):
-        if key in data:
-            try:
-                data[key] = convert(data[key])
-            except ValueError as exc:
-                errors[key] = [str(exc)]
-    if errors:
-        raise ValidationError(errors)
-    return {k: v for k, v in data.items() if v not in ("", None) or k == "sms_consent"}
-
-
-def _yes_no(text: str) -> bool:
-    if text.lower() in _TRUE | _FALSE:
-        return text.lower() in _TRUE
-    raise ValueError(f"{text!r} is not yes or no")
-
-
-def _when(text: str) -> str | None:
-    if not text:
-        return None
-    try:
-        when = datetime.fromisoformat(text) if "T" in text or " " in text else date.fromisoformat(text)
-    except ValueError as exc:
-        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD) or date and time") from exc
-    if isinstance(when, datetime):
-        return (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
-    return datetime(when.year, when.month, when.day, tzinfo=UTC).isoformat()
-
-
-def validate_rows(rows: list[tuple[int, dict]]) -> list[dict]:
+def validate_rows(
+    rows: list[tuple[int, dict]], errors: dict[str, dict], now: datetime, track: Track = untracked
+) -> list[dict]:
     """Every row loaded through the member schema and checked against the file and the database;
-    all errors at once, keyed by spreadsheet row."""
-    loaded, errors, seen = {}, {}, {}
-    for line, row in rows:
-        try:
-            loaded[line] = MemberArgs().load(_row_to_args(row))
-        except ValidationError as exc:
-            errors[str(line)] = exc.messages
-    for line, data in loaded.items():
-        if (first := seen.setdefault(data["phone"], line)) != line:
-            errors[str(line)] = {"phone": [f"same phone as row {first}"]}
-    known = _known_phones(seen)
-    for line in (seen[phone] for phone in known):
-        errors[str(line)] = {"phone": ["a member with this phone already exists"]}
+    all errors at once (with `errors`, the rows that did not fit the header), keyed by spreadsheet row."""
+    config = current_app.config
+    formats = tuple(f for f in [config.get("IMPORT_DATE_FORMAT")] if f)
+    hints = sheet.hints(config["DEFAULT_PHONE_REGION"], formats[0] if formats else "")
+    loaded, phones = {}, {}
+    for line, cells in track(rows, len(rows), "Checking rows"):
+        data, problems = _load(cells, formats, consent_source(now))
+        _merge(errors, line, {k: sheet.with_hint(v, hints.get(k)) for k, v in problems.items()})
+        if "phone" in data:
+            phones.setdefault(data["phone"], []).append((line, data.get("name", "")))
+        if not problems:
+            loaded[line] = data
+    for line, problems in _duplicates(phones).items():
+        _merge(errors, line, problems)
     if errors:
-        raise InvalidInput(
-            f"{len(errors)} of {len(rows)} rows have errors; nothing was imported", {"rows": errors}
-        )
+        message = f"{len(errors)} of {len(rows)} rows have errors; nothing was imported"
+        raise InvalidInput(message, {"rows": dict(sorted(errors.items(), key=lambda kv: int(kv[0])))})
     return list(loaded.values())
 
 
-def _known_phones(phones) -> set[str]:
-    return set(db.session.scalars(select(Member.phone).where(Member.phone.in_(list(phones)))))
+def _load(cells: dict, formats: tuple[str, ...], source: str) -> tuple[dict, dict]:
+    """The row's fields and its errors: cells that could not be read and what the schema refuses,
+    together (the phone is kept when valid, to find duplicates in a row with other errors)."""
+    fields, problems = sheet.row_fields(cells, formats, source)
+    try:
+        return MemberArgs().load(fields), problems
+    except ValidationError as exc:
+        return exc.valid_data or {}, {**exc.messages, **problems}
 
 
-def import_waitlist(text: str, dry_run: bool, actor: str, now: datetime) -> tuple[list[dict], list[Member]]:
-    """Validate the whole file, then (unless a dry run) add every row to the waitlist.
+def _merge(errors: dict, line: int | str, problems: dict) -> None:
+    for key, messages in problems.items():
+        errors.setdefault(str(line), {}).setdefault(key, []).extend(messages)
+
+
+def _duplicates(phones: dict[str, list[tuple[int, str]]]) -> dict[str, dict]:
+    """A phone twice in the file, or already a member's: each such row, naming whom it collides with."""
+    found: dict[str, dict] = {}
+    fix = "Fix: each person once; correct the number or remove the row"
+    for rows in phones.values():
+        first, name = rows[0]
+        for line, _ in rows[1:]:
+            _merge(found, line, {"phone": [f"same phone as row {first} ({name}). {fix}"]})
+    for member in db.session.scalars(select(Member).where(Member.phone.in_(list(phones)))):
+        known = f"a member with this phone already exists: {member.name} (member {member.id}). {fix}"
+        for line, _ in phones[member.phone]:
+            _merge(found, line, {"phone": [known]})
+    return found
+
+
+def import_waitlist(
+    raw: bytes, dry_run: bool, actor: str, now: datetime, track: Track = untracked
+) -> tuple[list[dict], list[Member]]:
+    """Read and validate the whole file, then (unless a dry run) add every row to the waitlist.
 
     Returns the valid rows (as member fields) and the members created (none on a dry run)."""
-    rows = validate_rows(read_rows(text))
-    return rows, [] if dry_run else [create_member(row, actor, now) for row in rows]
+    rows = validate_rows(*sheet.read_rows(sheet.decode(raw)), now, track)
+    if dry_run:
+        return rows, []
+    return rows, [create_member(row, actor, now) for row in track(rows, len(rows), "Adding members")]
 
 
 def import_warnings(rows: list[dict]) -> list[str]:

@@ -19,7 +19,8 @@ from ipt_groups.groups.operations import list_groups
 from ipt_groups.models import Alert, Facilitator, Group, GroupProposal, GroupSession, Member
 from ipt_groups.people.roster import list_members
 from ipt_groups.people.schemas import MemberQueryArgs
-from ipt_groups.people.waitlist_import import decode_csv, import_waitlist, import_warnings
+from ipt_groups.people.waitlist_import import import_waitlist, import_warnings
+from ipt_groups.people.waitlist_sheet import decode
 from ipt_groups.vocabulary import MEMBER_STATUSES, PROBLEM_AREAS
 from ipt_groups.web import charts, forms
 from ipt_groups.web.blueprint import bp
@@ -76,7 +77,7 @@ def import_csv():
     text = _uploaded_text()
     dry_run = request.form.get("confirm") != "yes"
     try:
-        rows, created = import_waitlist(text, dry_run, who.actor, now())
+        rows, created = import_waitlist(text.encode("utf-8"), dry_run, who.actor, now())
     except InvalidInput as exc:
         db.session.rollback()
         return render_template("console/import.html", checked=None, errors=exc, text=text), 422
@@ -98,7 +99,7 @@ def _uploaded_text() -> str:
     )
     if not raw.strip():
         raise InvalidInput("no CSV", {"file": ["choose a CSV file"]})
-    return decode_csv(raw)
+    return decode(raw)  # shown back for the confirmation, which sends it as UTF-8
 
 
 @bp.route("/console/groups")

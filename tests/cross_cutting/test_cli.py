@@ -162,8 +162,11 @@ def test_load_demo_without_if_empty_on_loaded_data_fails_cleanly(runner):
     assert count(Member) == members
 
 
-def test_load_demo_can_keep_the_token_in_a_private_file(runner, client, tmp_path):
+def test_load_demo_can_keep_the_token_in_a_private_file_instead_of_printing_it(runner, client, tmp_path):
     path = tmp_path / "token"
     result = ipt(runner, "load-demo", "--token-file", str(path))
-    assert path.read_text().strip() == printed_token(result.output)
+    token = path.read_text().strip()
+    assert result.output == f"Demo programme loaded; its coordinator token is in {path}.\n"
+    assert token.startswith("ipt_") and token not in result.output
+    assert client.get("/api/v1/members", headers=bearer(token)).status_code == 200
     assert os.stat(path).st_mode & 0o777 == 0o600

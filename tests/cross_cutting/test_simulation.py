@@ -11,7 +11,22 @@ FINAL = {"sent", "cancelled", "expired", "suppressed", "failed"}
 
 
 def test_a_small_programme_runs_end_to_end(db):
-    result = run(members=40, weeks=14, seed=1)
+    stages = []
+
+    def recording(items, total, label):
+        items = list(items)
+        stages.append((label, total, len(items)))
+        return items
+
+    result = run(members=40, weeks=14, seed=1, track=recording)
+    assert [label for label, _, _ in stages] == [
+        "Adding the waitlist",
+        "Forming groups (up to 10 s)",
+        "Planning cycles",
+        "Running 14 weeks",
+    ]
+    assert all(total == done for _, total, done in stages)  # each stage reports every item it does
+    assert stages[0][1] == 40 and stages[2][1] == result["formed"]["groups"] and stages[3][1] == 14 * 7 * 24
     states = result["messages_by_state"]
     assert set(states) <= FINAL, states  # nothing left pending, in flight or unknown
     assert result["sms_sent"] == states["sent"]  # every sent row reached the backend exactly once
@@ -36,4 +51,6 @@ def test_the_cli_prints_a_summary(runner):
         args=["ipt", "simulate", "--members", "20", "--weeks", "3", "--step-minutes", "180"]
     )
     assert result.exit_code == 0, result.output
-    assert "Groups formed:" in result.output and "Messages by state:" in result.output
+    # Not a terminal: no progress at all, only the summary.
+    assert result.output.startswith("Groups formed:") and "Messages by state:" in result.output
+    assert "%" not in result.output and "Running" not in result.output

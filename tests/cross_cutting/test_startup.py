@@ -128,3 +128,14 @@ def test_production_checks_signatures_against_public_base_url_only(app, monkeypa
         assert public_url() == "/twilio/sms"  # never a host the request names (and so never valid)
         monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://groups.example.org/")
         assert public_url() == "https://groups.example.org/twilio/sms"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "ok"),
+    [("%m/%d/%Y", True), ("%d/%m/%Y", True), ("%d.%m.%Y", True), ("", True), ("%m/%Y", False), ("%Q", False)],
+)
+def test_the_import_date_format_must_read_back_the_day_it_writes(fmt, ok):
+    problems = config_problems(READY | {"IMPORT_DATE_FORMAT": fmt})
+    assert problems == (
+        [] if ok else [f"IMPORT_DATE_FORMAT={fmt!r} is not a date format such as %m/%d/%Y or %d/%m/%Y"]
+    )

@@ -18,6 +18,7 @@ CAPABILITIES = ("people", "groups", "formation", "cycles", "checkins", "attendan
 # Plain Python over plain data: no Flask, no database, no web module.
 PURE_CORES = (
     "people.availability",
+    "people.waitlist_sheet",
     "formation.engine",
     "cycles.templates",
     "cycles.calendar",
@@ -40,6 +41,7 @@ PURE_CORES = (
     "vocabulary",
     "time_of_day",
     "errors",
+    "progress",
 )
 WEB_AND_DB = ("flask", "flask_smorest", "flask_sqlalchemy", "flask_migrate", "flask_limiter", "werkzeug")
 WEB_AND_DB += ("sqlalchemy", "marshmallow", "webargs", "apscheduler", "twilio")

@@ -160,7 +160,9 @@ def test_no_english_day_or_month_name_in_a_spanish_date():
 
 def test_texts_show_first_names_and_initials():
     assert short_name("Rosa María Díaz") == "Rosa D" and short_name("Ana") == "Ana"
-    assert roster(["Rosa Díaz", "Ana Smith", "Thi Lan Nguyen"]) == "Ana S, Rosa D, Thi N"
+    assert short_name("Nguyen, Thi Lan") == "Thi Lan N" and short_name("Nguyen, Thi Lan", "Lan") == "Lan N"
+    people = [("Rosa Díaz", None), ("Ana Smith", None), ("Thi Lan Nguyen", None), ("Nguyen, Thi", "Tee")]
+    assert roster(people) == "Ana S, Rosa D, Tee N, Thi N"
 
 
 # --- segments --------------------------------------------------------------------------------------------

@@ -102,6 +102,14 @@ class FakeAdapter(requests.adapters.BaseAdapter):
         pass
 
 
+def backoff(sleeps: list[float], base: float = 0.5) -> list[float]:
+    """The backoff each wait stood for: base * 2^n, the jitter (up to `base`) taken off; each wait
+    must lie in [base * 2^n, base * 2^n + base]."""
+    floors = [base * 2**n for n in range(len(sleeps))]
+    assert all(floor <= s <= floor + base for floor, s in zip(floors, sleeps, strict=True)), sleeps
+    return floors
+
+
 def sender_with(*script, config=None) -> tuple[TwilioSender, FakeHttpClient, list[float]]:
     http, sleeps = FakeHttpClient(*script), []
     sender = TwilioSender(config or CONFIG, http_client=http, sleep=sleeps.append)
@@ -219,7 +227,7 @@ def test_retryable_error_then_success():
     sender, http, sleeps = sender_with(error(429, 20429), error(500, 20500), created())
     assert sender.send(TO, "hi").provider_id.startswith("SM")
     assert len(http.requests) == 3
-    assert sleeps == [0.5, 1.0]
+    assert backoff(sleeps) == [0.5, 1.0]
 
 
 def test_retries_exhausted_raise_retryable():
@@ -228,7 +236,7 @@ def test_retries_exhausted_raise_retryable():
         sender.send(TO, "hi")
     assert info.value.code == 503
     assert len(http.requests) == 4
-    assert sleeps == [0.5, 1.0, 2.0]
+    assert backoff(sleeps) == [0.5, 1.0, 2.0]
 
 
 def test_max_retries_and_backoff_are_configurable():
@@ -236,8 +244,25 @@ def test_max_retries_and_backoff_are_configurable():
     sender, http, sleeps = sender_with(error(429, 20429), error(429, 20429), config=config)
     with pytest.raises(RetryableSendError):
         sender.send(TO, "hi")
-    assert len(http.requests) == 2 and sleeps == [2.0]
-    assert sender.backoff_s(10) == 30.0
+    assert len(http.requests) == 2 and backoff(sleeps, base=2.0) == [2.0]
+
+
+def test_backoff_is_capped():
+    config = {**CONFIG, "SMS_MAX_RETRIES": "3", "SMS_RETRY_BASE_S": "20"}
+    sender, _, sleeps = sender_with(*[error(503, None)] * 4, config=config)
+    with pytest.raises(RetryableSendError):
+        sender.send(TO, "hi")
+    assert 20 <= sleeps[0] <= 30 and sleeps[1:] == [30.0, 30.0]
+
+
+def test_backoff_has_jitter_so_senders_that_failed_together_spread_out():
+    sleeps = []
+    for _ in range(20):
+        sender, _, own = sender_with(error(429, 20429), created())
+        sender.send(TO, "hi")
+        sleeps += own
+    assert backoff(sleeps[:1]) == [0.5] and all(0.5 <= s <= 1.0 for s in sleeps)
+    assert len(set(sleeps)) > 10
 
 
 def test_read_timeout_is_an_unknown_outcome_and_is_not_retried():
@@ -269,7 +294,7 @@ def test_connection_dropped_after_sending_is_an_unknown_outcome():
 def test_failure_to_connect_is_retried(exc):
     sender, http, sleeps = sender_with(exc, created())
     assert sender.send(TO, "hi").status == "queued"
-    assert len(http.requests) == 2 and sleeps == [0.5]
+    assert len(http.requests) == 2 and backoff(sleeps) == [0.5]
 
 
 def test_unreadable_success_body_is_an_unknown_outcome():
@@ -319,7 +344,63 @@ def test_connection_refused_is_retryable():
     sleeps: list[float] = []
     with pytest.raises(RetryableSendError, match="cannot connect"):
         TwilioSender(config, sleep=sleeps.append).send(TO, "hi")
-    assert sleeps == [0.5]
+    assert backoff(sleeps) == [0.5]
+
+
+class ScriptedAdapter(requests.adapters.BaseAdapter):
+    """A requests transport answering from a script of (status, headers) pairs, then 201 Created."""
+
+    def __init__(self, *script: tuple[int, dict]) -> None:
+        super().__init__()
+        self.script, self.sent = list(script), 0
+
+    def send(self, request, **kwargs):
+        self.sent += 1
+        status, headers = self.script.pop(0) if self.script else (201, {})
+        response = requests.Response()
+        response.status_code, response.url, response.encoding = status, request.url, "utf-8"
+        response.headers.update(headers)
+        body = created() if status == 201 else error(status, 20429 if status == 429 else None)
+        response._content = body.text.encode()
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def sender_over(*script: tuple[int, dict]) -> tuple[TwilioSender, ScriptedAdapter, list[float]]:
+    """A sender whose real HTTP client (BaseUrlHttpClient) talks to a scripted transport."""
+    http, transport, sleeps = BaseUrlHttpClient("http://127.0.0.1:9"), ScriptedAdapter(*script), []
+    http.session.mount("http://", transport)
+    return TwilioSender(CONFIG, http_client=http, sleep=sleeps.append), transport, sleeps
+
+
+@pytest.mark.parametrize(
+    ("headers", "waited"),
+    [
+        ({"Retry-After": "7"}, [7.0]),
+        ({"Retry-After": "0"}, [0.0]),
+        ({"Retry-After": "3600"}, [30.0]),  # capped at MAX_BACKOFF_S
+        ({"Retry-After": "Wed, 25 Nov 2026 12:00:12 GMT", "Date": "Wed, 25 Nov 2026 12:00:00 GMT"}, [12.0]),
+    ],
+)
+def test_retry_after_is_honoured_and_capped(headers, waited):
+    sender, transport, sleeps = sender_over((429, headers))
+    assert sender.send(TO, "hi").status == "queued"
+    assert transport.sent == 2 and sleeps == waited
+
+
+def test_without_a_readable_retry_after_the_backoff_applies():
+    sender, transport, sleeps = sender_over((503, {"Retry-After": "soon"}), (503, {}))
+    assert sender.send(TO, "hi").status == "queued"
+    assert transport.sent == 3 and backoff(sleeps) == [0.5, 1.0]
+
+
+def test_retry_after_does_not_make_a_permanent_refusal_retryable():
+    sender, transport, sleeps = sender_over((400, {"Retry-After": "1"}))
+    with pytest.raises(PermanentSendError):
+        sender.send(TO, "hi")
+    assert transport.sent == 1 and sleeps == []
 
 
 def test_no_answer_within_the_timeout_is_an_unknown_outcome():
@@ -381,7 +462,7 @@ def test_make_sender_chooses_by_config():
     sleeps: list[float] = []
     http = FakeHttpClient(error(429, 20429), created())
     assert make_sender(CONFIG, sleep=sleeps.append, http_client=http).send(TO, "hi").status == "queued"
-    assert sleeps == [0.5]
+    assert backoff(sleeps) == [0.5]
     with pytest.raises(SmsConfigError, match="SMS_BACKEND"):
         make_sender({"SMS_BACKEND": "carrier-pigeon"})
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ipt_groups.models import AuditEntry, Member
-from tests.conftest import count
+from tests.conftest import NOW, count
 
 URL = "/api/v1/members/import"
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "waitlist-example.csv"
@@ -131,7 +131,7 @@ def test_waitlisted_at_must_be_a_date(client, auth):
 
 
 def test_too_many_rows_are_refused(client, auth, monkeypatch):
-    monkeypatch.setattr("ipt_groups.people.waitlist_import.MAX_ROWS", 2)
+    monkeypatch.setattr("ipt_groups.people.waitlist_sheet.MAX_ROWS", 2)
     r = upload(client, auth, sheet(row(0), row(1), row(2)))
     assert r.status_code == 422 and "at most 2 rows" in r.json["errors"]["json"]["file"][0]
     assert count(Member) == 0
@@ -145,17 +145,28 @@ def test_missing_required_cells_are_named(client, auth):
 def test_duplicate_phones_within_the_file(client, auth):
     r = upload(client, auth, sheet(row(0), row(1), row(2, phone="+1 312 555 1000")))
     assert r.status_code == 422
-    assert r.json["errors"]["json"]["rows"] == {"4": {"phone": ["same phone as row 2"]}}
+    fix = "Fix: each person once; correct the number or remove the row"
+    assert r.json["errors"]["json"]["rows"] == {"4": {"phone": [f"same phone as row 2 (Person 0). {fix}"]}}
     assert count(Member) == 0
 
 
-def test_duplicate_phones_against_the_database(client, auth, make_member):
-    make_member(1)
+def test_duplicate_phones_against_the_database_name_the_member(client, auth, make_member):
+    known = make_member(1)
     r = upload(client, auth, sheet(row(0), row(1, name="Someone else"), row(2, timezone="Nowhere")))
     assert r.status_code == 422
     errors = r.json["errors"]["json"]["rows"]
-    assert errors["3"] == {"phone": ["a member with this phone already exists"]}
+    assert errors["3"]["phone"][0].startswith(
+        f"a member with this phone already exists: Member 1 (member {known.id}). Fix: "
+    )
     assert sorted(errors) == ["3", "4"]
+
+
+def test_a_duplicate_phone_is_reported_with_the_rows_other_errors(client, auth, make_member):
+    make_member(1)
+    r = upload(client, auth, sheet(row(0), row(1, timezone="Nowhere"), row(2, phone="(312) 555-1000")))
+    errors = r.json["errors"]["json"]["rows"]
+    assert set(errors["3"]) == {"phone", "timezone"} and "already exists: Member 1" in errors["3"]["phone"][0]
+    assert errors["4"]["phone"][0].startswith("same phone as row 2 (Person 0)")
     assert count(Member) == 1
 
 
@@ -204,9 +215,21 @@ def test_a_file_that_is_not_csv_is_422(client, auth):
     assert r.status_code == 422 and "cannot be read as CSV" in r.json["errors"]["json"]["file"][0]
 
 
-def test_non_utf8_is_422(client, auth):
-    r = upload(client, auth, sheet(row(0, name="José Ramírez")).encode("cp1252"))
-    assert r.status_code == 422 and "not UTF-8" in r.json["errors"]["json"]["file"][0]
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)), "this is an Excel workbook, not CSV"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "this is an Excel workbook, not CSV"),
+        (
+            HEADER.encode() + b"\r\n\x00\x01\x02\x00\xff\xfe\x00\x00",
+            "not text in an encoding we can recognise",
+        ),
+    ],
+)
+def test_a_workbook_or_binary_file_is_422_with_how_to_save_it(client, auth, data, says):
+    r = upload(client, auth, data)
+    assert r.status_code == 422 and says in r.json["errors"]["json"]["file"][0]
+    assert "Save As > 'CSV UTF-8 (Comma delimited)'" in r.json["errors"]["json"]["file"][0]
     assert count(Member) == 0
 
 
@@ -244,9 +267,12 @@ def test_sms_consent_is_yes_or_no(client, auth, cell, consent):
     assert r.json["members"][0]["sms_consent"] is consent
 
 
-def test_consent_needs_a_source(client, auth):
+def test_consent_without_a_source_is_recorded_as_from_the_import(client, auth):
     r = upload(client, auth, sheet(row(0, sms_consent_source="")))
-    assert "sms_consent_source" in r.json["errors"]["json"]["rows"]["2"]
+    assert r.status_code == 201, r.json
+    member = Member.query.one()
+    assert member.sms_consent and member.sms_consent_at == NOW
+    assert member.sms_consent_source == "waitlist import 2026-11-25 (no source in the file)"
 
 
 @pytest.mark.parametrize(

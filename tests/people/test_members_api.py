@@ -62,11 +62,13 @@ def test_missing_required_fields_are_each_named(client, auth):
     assert set(r.json["errors"]["json"]) == {"name", "phone", "timezone", "language", "problem_area"}
 
 
-def test_duplicate_phone_is_a_conflict_in_any_format(client, auth, make_member):
-    make_member(0)
+def test_duplicate_phone_is_a_conflict_in_any_format_naming_who_has_it(client, auth, make_member):
+    known = make_member(0)
     r = client.post(URL, json=member_data(1, phone="+1 312-555-1000"), headers=auth)
     assert r.status_code == 409
-    assert "already exists" in r.json["errors"]["json"]["phone"][0]
+    assert r.json["errors"]["json"]["phone"] == [
+        f"a member with this phone already exists: Member 0 (member {known.id})"
+    ]
     assert count(Member) == 1
 
 

@@ -99,7 +99,8 @@ def test_retryable_errors_are_retried_then_raised(make_sender, prefer, code):
     with pytest.raises(RetryableSendError) as info:
         sender.send(TO, "hello")
     assert info.value.code == code
-    assert len(http.sent) == 3 and sleeps == [0.25, 0.5]
+    # base * 2^n plus up to `base` of jitter
+    assert len(http.sent) == 3 and 0.25 <= sleeps[0] <= 0.5 and 0.5 <= sleeps[1] <= 0.75
 
 
 def test_server_error_then_success(make_sender):
