@@ -26,13 +26,12 @@ demo: migrate
 	@$(BIN)/flask ipt load-demo --if-empty --token-file instance/demo-token.txt
 	@test ! -f instance/demo-token.txt || echo "Demo coordinator token: $$(cat instance/demo-token.txt)"
 
-# The web process (gunicorn) on PORT and the scheduler (console SMS backend by default, which
-# prints each message); Ctrl-C stops both.
+# The Procfile's web process (gunicorn on PORT) and scheduler (console SMS backend by default, which
+# prints each message) under honcho (ops/run.py): Ctrl-C, SIGTERM or SIGHUP stops both, and so does
+# either one exiting. `exec`: the manager replaces the recipe's shell, so make's signals reach it.
 run: demo
 	@echo "Serving on http://127.0.0.1:$(PORT) (API docs at /api/docs); Ctrl-C stops web and scheduler"
-	@$(BIN)/flask ipt scheduler & sched=$$!; \
-	trap 'kill $$sched 2>/dev/null; wait $$sched' EXIT INT TERM; \
-	$(BIN)/gunicorn --workers $(WEB_WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+	@WEB_WORKERS=$(WEB_WORKERS) exec $(BIN)/python ops/run.py --port $(PORT)
 
 # The whole suite on SQLite; the Twilio contract tests run against Prism when npm can install it
 # (bench/prism.sh), and the browser suite in Debian's Chromium when it is there or apt-get can install

@@ -100,7 +100,8 @@ class Config:
     COMPLETION_MIN_RATE = float(os.environ.get("COMPLETION_MIN_RATE", "0.75"))
     COMPLETION_REQUIRE_TERMINATION = os.environ.get("COMPLETION_REQUIRE_TERMINATION", "1") == "1"
     MISSED_YOU_TEXT = os.environ.get("MISSED_YOU_TEXT", "0") == "1"  # text members after 2 absences in a row
-    CALENDAR_FEED_SECRET = os.environ.get("CALENDAR_FEED_SECRET", "dev-only-calendar-secret")
+    # Unset outside production: one made at random once per instance (instance/calendar-feed-secret).
+    CALENDAR_FEED_SECRET = os.environ.get("CALENDAR_FEED_SECRET", "")
     # The pages: the session cookie's signature, sign-in codes' keyed hashes. Required in production;
     # elsewhere, when unset, one is made once and kept in instance/secret_key.
     SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -119,6 +120,14 @@ class Config:
     SCHEDULER_TICK_SECONDS = _env_int("SCHEDULER_TICK_SECONDS", 15)
     DISPATCH_BATCH_SIZE = _env_int("DISPATCH_BATCH_SIZE", 500)
     DISPATCH_THREADS = _env_int("DISPATCH_THREADS", 4)  # parallel sends on PostgreSQL (SQLite: one)
+    # The bearer token of /metrics and of /readyz's detail; unset, both refuse (never public metrics).
+    MONITORING_TOKEN = os.environ.get("MONITORING_TOKEN", "")
+    # Set by gunicorn.conf.py for its workers (prometheus-client reads it too): /metrics sums every worker's.
+    PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    SCHEDULER_METRICS_PORT = _env_int("SCHEDULER_METRICS_PORT", 0)  # 0: the scheduler serves no metrics
+    SCHEDULER_METRICS_ADDR = os.environ.get("SCHEDULER_METRICS_ADDR", "127.0.0.1")
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")  # text (readable) or json (one object per line)
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
     API_TITLE = "ipt-groups"
     API_VERSION = "v1"
@@ -153,16 +162,17 @@ class TestingConfig(Config):
     TWILIO_API_URL = "http://127.0.0.1:9"  # never the real Twilio, even by mistake
     SECRET_KEY = "testing-only-secret-key"
     SIGNIN_RATE_LIMIT = "100000 per minute"
+    CALENDAR_FEED_SECRET = "test-calendar-feed-secret"  # no file written under instance/ by the suite
 
 
 class ProductionConfig(Config):
     """Production: DATABASE_URL is required, and Twilio must be fully configured when chosen."""
 
     ENV_NAME = "production"
-    CALENDAR_FEED_SECRET = os.environ.get("CALENDAR_FEED_SECRET", "")  # required: no default
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL", ""))
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "twilio")
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"  # behind TLS
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 
 
 CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}

@@ -52,6 +52,7 @@ class Faults:
     p_late_accept: float = 0.01
     p_late_reject: float = 0.005
     late_s: float = 1.5  # longer than the client's TWILIO_TIMEOUT_S
+    latency_s: float = 0.0  # every answer takes this long (a real provider's ~200 ms)
     bad_numbers: frozenset[str] = frozenset()
     seed: int = 1
 
@@ -190,6 +191,8 @@ def _handler_for(standin: StandIn) -> type[BaseHTTPRequestHandler]:
                 self._json(400, _error(21602 if to else 21604, "'To' and 'Body' are required", 400))
                 return
             outcome = standin.outcome_for(to)
+            if standin.faults.latency_s:
+                time.sleep(standin.faults.latency_s)
             if outcome in ("accept", "late_accept"):
                 sid = standin.ledger.accept(form, late=outcome == "late_accept")
                 standin.ledger.request(to, outcome, sid)

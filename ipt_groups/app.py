@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import secrets
-from contextlib import suppress
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import config_for
+from ipt_groups.startup import fill_instance_secrets
 
 
 def create_app(config_object: object | None = None, **overrides) -> Flask:
@@ -19,8 +18,7 @@ def create_app(config_object: object | None = None, **overrides) -> Flask:
     app.config.from_object(config_object or config_for())
     app.config.update(overrides)
     os.makedirs(app.instance_path, exist_ok=True)
-    if not app.config.get("SECRET_KEY") and app.config.get("ENV_NAME") != "production":
-        app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
+    fill_instance_secrets(app.config, app.instance_path)
     if app.config.get("TRUSTED_PROXIES"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
     register_extensions(app)
@@ -31,22 +29,6 @@ def create_app(config_object: object | None = None, **overrides) -> Flask:
     # which registers it (a cycle).
     app.extensions["ipt_groups.create_app"] = create_app
     return app
-
-
-def _instance_secret(instance_path: str) -> str:
-    """Outside production, a secret made once per instance and kept under instance/ (not a constant
-    in the code, which anyone could read)."""
-    path = os.path.join(instance_path, "secret_key")
-    if not os.path.exists(path):
-        # Written aside, then linked into place: two workers starting at once agree on one secret.
-        draft = f"{path}.{os.getpid()}"
-        with open(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-        with suppress(FileExistsError):
-            os.link(draft, path)
-        os.unlink(draft)
-    with open(path) as handle:
-        return handle.read().strip()
 
 
 def register_extensions(app: Flask) -> None:

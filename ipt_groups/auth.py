@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ipt_groups.audit import record_change, snapshot
 from ipt_groups.errors import InvalidInput, NotFound
@@ -41,11 +41,19 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+LAST_USE_EVERY = timedelta(minutes=1)  # last_used_at is written at most this often per token
+
+
 def create_token(
-    role: str, name: str, facilitator_id: int | None, actor: str, coordinator_id: int | None = None
+    role: str,
+    name: str,
+    facilitator_id: int | None,
+    actor: str,
+    coordinator_id: int | None = None,
+    expires_at: datetime | None = None,
 ) -> tuple[ApiToken, str]:
     """Issue a token; the plaintext is returned once and never stored. A coordinator token may name
-    the coordinator (a person record) it belongs to."""
+    the coordinator (a person record) it belongs to; a token may expire."""
     _check_holder(role, facilitator_id, coordinator_id)
     plaintext = "ipt_" + secrets.token_urlsafe(32)
     row = ApiToken(
@@ -54,6 +62,7 @@ def create_token(
         facilitator_id=facilitator_id,
         coordinator_id=coordinator_id,
         token_hash=_hash(plaintext),
+        expires_at=expires_at,
     )
     db.session.add(row)
     db.session.flush()
@@ -105,12 +114,26 @@ def _public(row: ApiToken) -> dict:
     return data
 
 
-def authenticate(header: str | None) -> Principal | None:
-    """The principal for an `Authorization: Bearer ...` header, or None."""
+def authenticate(header: str | None, now: datetime) -> Principal | None:
+    """The principal for an `Authorization: Bearer ...` header, or None (unknown, revoked, expired).
+    Its use is recorded at most once a minute, committed at once (before the request's own work)."""
     scheme, _, token = (header or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(token.strip())))
-    if row is None or row.revoked_at is not None:
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         return None
-    return Principal(row.role, row.name, row.facilitator_id, row.id, row.coordinator_id)
+    principal = Principal(row.role, row.name, row.facilitator_id, row.id, row.coordinator_id)
+    if row.last_used_at is None or row.last_used_at <= now - LAST_USE_EVERY:
+        _note_use(row.id, now)
+    return principal
+
+
+def _note_use(token_id: int, now: datetime) -> None:
+    # A compare-and-set, so that of two workers serving the same token at once only one writes.
+    stale = (ApiToken.last_used_at.is_(None)) | (ApiToken.last_used_at <= now - LAST_USE_EVERY)
+    db.session.execute(
+        update(ApiToken).where(ApiToken.id == token_id, stale).values(last_used_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import getpass
-import logging
 import os
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import click
@@ -73,10 +72,16 @@ def _fail(exc: DomainError) -> None:
 @click.option("--name", required=True, help="Who the token is for.")
 @click.option("--facilitator", "facilitator_id", type=int, help="The facilitator a facilitator token names.")
 @click.option("--coordinator", "coordinator_id", type=int, help="The coordinator a coordinator token names.")
-def create_token(role: str, name: str, facilitator_id: int | None, coordinator_id: int | None) -> None:
+@click.option("--expires-in-days", type=click.IntRange(min=1), help="The token stops working after this.")
+def create_token(
+    role: str, name: str, facilitator_id: int | None, coordinator_id: int | None, expires_in_days: int | None
+) -> None:
     """Issue an API token and print it once (it is stored hashed)."""
+    expires_at = _now() + timedelta(days=expires_in_days) if expires_in_days else None
     try:
-        row, plaintext = auth.create_token(role, name, facilitator_id, cli_actor(), coordinator_id)
+        row, plaintext = auth.create_token(
+            role, name, facilitator_id, cli_actor(), coordinator_id, expires_at
+        )
     except DomainError as exc:
         _fail(exc)
     db.session.commit()
@@ -98,12 +103,39 @@ def revoke_token(token_id: int) -> None:
 
 @ipt.command("list-tokens")
 def list_tokens() -> None:
-    """List tokens (never their secrets)."""
+    """List tokens (never their secrets): id, role and holder, name, state, expiry, last use (UTC)."""
+    now = _now()
     for row in db.session.scalars(select(ApiToken).order_by(ApiToken.id)):
-        state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
         who = f" facilitator {row.facilitator_id}" if row.facilitator_id else ""
         who += f" coordinator {row.coordinator_id}" if row.coordinator_id else ""
-        click.echo(f"{row.id}\t{row.role}{who}\t{row.name}\t{state}")
+        expires = f"expires {_when(row.expires_at)}" if row.expires_at else "no expiry"
+        used = f"last used {_when(row.last_used_at)}" if row.last_used_at else "never used"
+        click.echo(f"{row.id}\t{row.role}{who}\t{row.name}\t{_token_state(row, now)}\t{expires}\t{used}")
+
+
+def _when(at: datetime) -> str:
+    return f"{at:%Y-%m-%d %H:%M}"
+
+
+def _token_state(row: ApiToken, now: datetime) -> str:
+    if row.revoked_at:
+        return f"revoked {_when(row.revoked_at)}"
+    return "expired" if row.expires_at and row.expires_at <= now else "active"
+
+
+@ipt.command("revoke-feed")
+@click.argument("facilitator_id", type=int)
+def revoke_feed(facilitator_id: int) -> None:
+    """Revoke one facilitator's calendar feed URL (it answers 404); their next calendar-link is new."""
+    from ipt_groups.attendance.calendar_feed import revoke_feed as revoke
+    from ipt_groups.models import Facilitator
+
+    try:
+        revoke(Facilitator.get_or_404(facilitator_id), cli_actor())
+    except DomainError as exc:
+        _fail(exc)
+    db.session.commit()
+    click.echo(f"calendar feed of facilitator {facilitator_id} revoked")
 
 
 @ipt.command("signin-link")
@@ -252,15 +284,14 @@ def _problems(errors: dict) -> Iterable[str]:
 
 @ipt.command("scheduler")
 def scheduler_command() -> None:
-    """Run the scheduler process (one per deployment): it sends due messages every tick."""
+    """Run a scheduler process: it sends due messages every tick. Run one or several: the one holding
+    the lock also does the work that runs once, and another takes over when it stops."""
 
-    from ipt_groups.worker import AlreadyRunning, run_scheduler
+    from ipt_groups.logs import configure_logging
+    from ipt_groups.worker import run_scheduler
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        run_scheduler(current_app._get_current_object())
-    except AlreadyRunning as exc:
-        raise click.ClickException(f"not starting: {exc}") from exc
+    configure_logging(current_app.config)
+    run_scheduler(current_app._get_current_object())
 
 
 @ipt.command("tick")
@@ -268,10 +299,14 @@ def tick_command() -> None:
     """Run one dispatcher tick now (operations and tests); prints what it did."""
 
     from ipt_groups.messaging import make_sender
+    from ipt_groups.messaging.workers import resign
     from ipt_groups.worker import tick, worker_id
 
     app = current_app._get_current_object()
-    stats = tick(app, make_sender(app.config), None, worker_id())
+    worker = worker_id()
+    stats = tick(app, make_sender(app.config), None, worker)
+    resign(worker)  # a one-off: its heartbeat must not pass for a running scheduler's
+    db.session.commit()
     click.echo(
         f"claimed {stats.claimed}, expired {stats.expired}, {stats.by_outcome}" if stats else "tick failed"
     )

@@ -5,6 +5,9 @@ wrong URL); no environment runs with a message catalogue it cannot use."""
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+from contextlib import suppress
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
@@ -154,3 +157,33 @@ def check_config(config) -> None:
         and config.get("SMS_BACKEND") != "twilio"
     ):
         log.warning("SMS_DRILL=1: production is running a drill; no SMS leaves, safety alerts included")
+
+
+def instance_secret(instance_path: str, name: str) -> str:
+    """A secret made at random once for this instance and kept in instance/NAME (owner-only), so that
+    no development install shares a key anyone could compute (production sets its own)."""
+    path = os.path.join(instance_path, name)
+    if not os.path.exists(path):
+        # Written aside, then linked into place: a process starting at the same moment (web and
+        # scheduler) either wins the link or reads the winner's whole file, never a half-written one.
+        draft = f"{path}.{os.getpid()}"
+        with open(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+            out.write(secrets.token_urlsafe(32) + "\n")
+        with suppress(FileExistsError):
+            os.link(draft, path)
+        os.unlink(draft)
+    with open(path) as kept:
+        return kept.read().strip()
+
+
+INSTANCE_SECRETS = {"SECRET_KEY": "secret_key", "CALENDAR_FEED_SECRET": "calendar-feed-secret"}
+
+
+def fill_instance_secrets(config, instance_path: str) -> None:
+    """Outside production, give each unset secret (the pages' SECRET_KEY, CALENDAR_FEED_SECRET) the
+    instance's own."""
+    if config.get("ENV_NAME") == "production":
+        return
+    for key, name in INSTANCE_SECRETS.items():
+        if not config.get(key):
+            config[key] = instance_secret(instance_path, name)

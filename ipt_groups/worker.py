@@ -1,138 +1,45 @@
-"""The scheduler process: APScheduler only ticks. It runs in one process of its own
-(`flask ipt scheduler`), holds a singleton lock, and each tick escalates unacknowledged safety
-alerts and hands due outbox rows to the SMS adapter, safety texts first. On PostgreSQL a listener
-thread wakes it as soon as a safety text is committed, for a safety-only dispatch that never
-overlaps a tick (during a tick, it is served between two sends). A second scheduler started by
-mistake cannot take the lock; even if it could, the atomic claim would keep it from sending a row
-twice."""
+"""The scheduler process: APScheduler only ticks. Every `flask ipt scheduler` process dispatches (claims
+are atomic, so they never send a row twice); the work that must run once (expiry, closing check-ins,
+escalations, recovery of dead processes' claims) runs in whichever process holds the lock (leader.py),
+tried every tick interval, so another takes over within two ticks when the holder dies. Each process
+beats in the database every tick interval, from a job of its own (a long tick does not silence it):
+readiness reads the leader's beat, and the leader recovers only the claims of processes that stopped
+beating. On PostgreSQL a listener thread in each process wakes it as soon as a safety text is
+committed, for a safety-only dispatch that never overlaps a tick (during a tick, it is served between
+two sends). On SQLite only the lock holder dispatches (one writer at a time; the others stand by)."""
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import signal
 import socket
 import threading
+import uuid
 from collections.abc import Callable
-from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 
-from ipt_groups import signin
+from ipt_groups import metrics, signin
 from ipt_groups.checkins import sending as checkin_sending
 from ipt_groups.checkins.escalation import escalate_due
 from ipt_groups.cycles.operations import quiet_hours
 from ipt_groups.extensions import db
+from ipt_groups.leader import Leadership
+from ipt_groups.logs import log_context
 from ipt_groups.messaging import make_sender
 from ipt_groups.messaging.dispatch import Between, DispatchSettings, run_safety, run_tick
 from ipt_groups.messaging.languages import catalogues
-from ipt_groups.messaging.outbox import TickStats, recover_interrupted, release_own_claims
+from ipt_groups.messaging.outbox import TickStats, release_own_claims
 from ipt_groups.messaging.pacing import make_pacer
 from ipt_groups.messaging.wakeup import SafetyListener
+from ipt_groups.messaging.workers import beat, forget_dead, recover_dead_claims, resign
 from ipt_groups.settings.programme import message_texts
 
 log = logging.getLogger(__name__)
-ADVISORY_LOCK_KEY = 0x1F7_6090  # any constant shared by every scheduler of this database
-
-
-class AlreadyRunning(RuntimeError):
-    """Another scheduler holds the lock."""
-
-
-class SchedulerLock:
-    """The scheduler's singleton lock: a PostgreSQL advisory lock on a connection of its own, or an
-    exclusive file lock beside the SQLite database. A PostgreSQL restart ends the session that held
-    it, so `ensure` (called before every tick) checks it and takes it again, or raises AlreadyRunning
-    if another scheduler got it meanwhile."""
-
-    _HELD = text(
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = :k "
-        "AND objsubid = 1 AND pid = pg_backend_pid() AND granted"
-    )
-
-    def __init__(self, app: Flask):
-        self.app, self.conn, self.handle, self.advisory = app, None, None, False
-
-    def acquire(self) -> None:
-        """Take the lock or raise AlreadyRunning."""
-        with self.app.app_context():
-            if db.engine.dialect.name == "postgresql":
-                self.advisory = True
-                conn = db.engine.connect()
-                try:
-                    _advisory_lock(conn)
-                except BaseException:
-                    conn.close()
-                    raise
-                self.conn = conn
-                return
-        self.handle = open(os.path.join(self.app.instance_path, "scheduler.lock"), "w")  # noqa: SIM115
-        try:
-            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            self.handle.close()
-            raise AlreadyRunning("another scheduler holds instance/scheduler.lock") from exc
-
-    def ensure(self) -> None:
-        """Still ours? If the lock's connection died, take the lock again (AlreadyRunning if taken)."""
-        if not self.advisory:
-            return
-        held = 0
-        if self.conn is not None:
-            try:
-                held = self.conn.execute(self._HELD, {"k": ADVISORY_LOCK_KEY}).scalar()
-                self.conn.commit()
-            except DBAPIError:
-                held = 0
-        if not held:
-            log.warning("the scheduler lock's connection was lost; taking the lock again")
-            if self.conn is not None:
-                self._drop_connection()
-            self.acquire()
-
-    def release(self) -> None:
-        """Give the lock back (a dead connection has already given it back)."""
-        if self.conn is not None:
-            try:
-                self.conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
-                self.conn.commit()
-            except DBAPIError:
-                pass
-            self._drop_connection()
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None
-
-    def _drop_connection(self) -> None:
-        try:
-            self.conn.invalidate()  # never back to the pool: it may be dead, or still hold the lock
-            self.conn.close()
-        except DBAPIError:
-            pass
-        self.conn = None
-
-
-@contextmanager
-def singleton_lock(app: Flask):
-    """Hold the scheduler lock for the life of the block."""
-    lock = SchedulerLock(app)
-    lock.acquire()
-    try:
-        yield lock
-    finally:
-        lock.release()
-
-
-def _advisory_lock(conn) -> None:
-    if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}).scalar():
-        conn.rollback()
-        raise AlreadyRunning("another scheduler holds the PostgreSQL advisory lock")
-    conn.commit()  # keep the session-level lock, end the transaction
 
 
 def worker_id() -> str:
@@ -140,8 +47,8 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def dispatch_settings(worker: str) -> DispatchSettings:
-    """The tick's settings from the app's config."""
+def dispatch_settings(worker: str, lead: bool = True) -> DispatchSettings:
+    """The tick's settings from the app's config; `lead`: this process does the work that runs once."""
     config = current_app.config
     base = config.get("PUBLIC_BASE_URL", "").rstrip("/")
     return DispatchSettings(
@@ -156,7 +63,14 @@ def dispatch_settings(worker: str) -> DispatchSettings:
         programme=config["PROGRAMME_NAME"],
         kinds={**checkin_sending.KINDS, **signin.KINDS},
         on_tick=checkin_sending.ON_TICK,
+        lead=lead,
+        clock=lambda: datetime.now(UTC),
     )
+
+
+def lease(app: Flask) -> timedelta:
+    """A process that has not beaten for three tick intervals is dead: its claims are recovered."""
+    return timedelta(seconds=3 * app.config["SCHEDULER_TICK_SECONDS"])
 
 
 def tick(
@@ -165,25 +79,24 @@ def tick(
     pacer,
     worker: str,
     now: datetime | None = None,
-    lock: SchedulerLock | None = None,
+    lead: bool = True,
     between: Between | None = None,
 ):
-    """One tick inside an app context; errors are logged and the next tick tries again. With `lock`,
-    the tick first makes sure this process still holds the scheduler lock."""
-    if lock is not None:
+    """One tick inside an app context; errors are logged and the next tick tries again. A leading
+    tick (`lead`) also recovers dead processes' claims and does the work that runs once."""
+    now = now or datetime.now(UTC)
+    with app.app_context(), log_context(f"tick-{uuid.uuid4().hex[:12]}"), metrics.timed_tick(lead):
         try:
-            lock.ensure()  # AlreadyRunning propagates: the caller stops this scheduler
-        except DBAPIError:
-            log.exception("cannot check the scheduler lock (database unreachable); skipping this tick")
-            return None
-    with app.app_context():
-        try:
+            beat(worker, now, ticked=True, leader=lead)
             # Ticks of one process never overlap, so rows still claimed by this worker were left by a
             # tick that failed midway (e.g. PostgreSQL restarted); without this they wait for a restart.
             release_own_claims(worker)
-            stats = _dispatch(sender, pacer, worker, now or datetime.now(UTC), between)
+            if lead:
+                _recover(app, now)
+            stats = _dispatch(sender, pacer, worker, now, between, lead)
         except Exception:
             db.session.rollback()
+            metrics.TICK_FAILURES.inc()
             log.exception("dispatcher tick failed; the next tick will try again")
             return None
         finally:
@@ -193,43 +106,87 @@ def tick(
         return stats
 
 
-def _dispatch(sender, pacer, worker: str, now: datetime, between: Between | None) -> TickStats:
-    """Escalate what is due, send everything due, then escalate at once what a safety text refused
-    for good in this tick brought forward, and send that round too."""
-    escalate_due(now)
+def _recover(app: Flask, now: datetime) -> None:
+    requeued, unknown = recover_dead_claims(now, lease(app))
+    forget_dead(now)
     db.session.commit()
-    settings = dispatch_settings(worker)
+    if requeued or unknown:
+        log.warning("recovered a stopped scheduler's claims: %s requeued, %s unknown", requeued, unknown)
+
+
+def _dispatch(sender, pacer, worker: str, now: datetime, between: Between | None, lead: bool) -> TickStats:
+    """Escalate what is due (leader), send everything due, then escalate at once what a safety text
+    refused for good in this tick brought forward, and send that round too."""
+    if lead:
+        escalate_due(now)
+        db.session.commit()
+    settings = dispatch_settings(worker, lead)
     stats = run_tick(sender, now, settings, pacer, between)
-    if escalate_due(now):
+    if lead and escalate_due(now):
         db.session.commit()
         stats.add(run_safety(sender, now, settings, pacer))
     return stats
 
 
-def safety_run(sender, pacer, worker: str, now: datetime) -> TickStats:
-    """The safety lane alone, inside an app context: escalations due and safety texts due."""
-    escalate_due(now)
-    db.session.commit()
-    return run_safety(sender, now, dispatch_settings(worker), pacer)
+def safety_run(sender, pacer, worker: str, now: datetime, lead: bool = True) -> TickStats:
+    """The safety lane alone, inside an app context: escalations due (the leader's) and safety texts
+    due (any process sends them)."""
+    if lead:
+        escalate_due(now)
+        db.session.commit()
+    return run_safety(sender, now, dispatch_settings(worker, lead), pacer)
 
 
 class Dispatcher:
-    """One scheduler process's sending: its ticks, and the safety runs a wake-up asks for. One lock
-    keeps them from overlapping (a tick settles its worker's leftover claims, which must not be a
-    safety run's in flight); a wake-up during a tick is served inside it, between two sends, and
-    never blocks the listener."""
+    """One scheduler process: its heartbeat and leadership, its ticks, and the safety runs a wake-up
+    asks for. One lock keeps ticks and safety runs from overlapping (a tick settles its worker's
+    leftover claims, which must not be a safety run's in flight); a wake-up during a tick is served
+    inside it, between two sends, and never blocks the listener."""
 
     def __init__(self, app: Flask, sender, pacer, worker: str, clock: Callable[[], datetime] | None = None):
         self.app, self.sender, self.pacer, self.worker = app, sender, pacer, worker
         self.clock = clock or (lambda: datetime.now(UTC))
         self.lock, self.serving, self.woken = threading.Lock(), threading.Lock(), threading.Event()
+        self.leading, self.leadership, self.trying = False, None, threading.Lock()
+        with app.app_context():
+            # SQLite has one writer at a time: a process that does not lead stands by.
+            self.followers_dispatch = db.engine.dialect.name == "postgresql"
 
-    def tick(self, now: datetime | None = None, lock: SchedulerLock | None = None):
+    def keep_alive(self, leadership: Leadership) -> bool:
+        """Every tick interval, in a job of its own: take or keep the lock, and beat."""
+        self.leadership = leadership
+        with self.trying:  # the tick job tries too (below): one connection, one caller at a time
+            leading = leadership.hold()
+        if leading != self.leading:
+            log.warning("scheduler %s %s", self.worker, "now leads" if leading else "no longer leads")
+        self.leading = leading
+        metrics.LEADER.set(1 if leading else 0)
+        with self.app.app_context():
+            try:
+                beat(self.worker, self.clock(), leader=leading)
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                log.exception("cannot write the heartbeat; the next beat will try again")
+            finally:
+                db.session.remove()
+        return leading
+
+    def scheduled_tick(self):
+        """The tick job: a leader's tick, a follower's (PostgreSQL), or nothing (SQLite standby). A
+        follower tries the lock first, so a dead leader's work waits one tick, not two."""
+        if not self.leading and self.leadership is not None:
+            self.keep_alive(self.leadership)
+        if self.leading or self.followers_dispatch:
+            return self.tick(lead=self.leading)
+        return None
+
+    def tick(self, now: datetime | None = None, lead: bool = True):
         """One tick (see `tick`), serving wake-ups between its sends, and any that came after its
         last send, once it is over."""
         try:
             with self.lock:
-                return tick(self.app, self.sender, self.pacer, self.worker, now, lock, self._between)
+                return tick(self.app, self.sender, self.pacer, self.worker, now, lead, self._between)
         finally:
             self._serve_pending()
 
@@ -266,7 +223,7 @@ class Dispatcher:
         self.woken.clear()
         with self.app.app_context():
             try:
-                stats = safety_run(self.sender, self.pacer, self.worker, self.clock())
+                stats = safety_run(self.sender, self.pacer, self.worker, self.clock(), self.leading)
                 log.info("safety wake-up: %s claimed, %s", stats.claimed, stats.by_outcome)
             except Exception:
                 db.session.rollback()
@@ -276,47 +233,47 @@ class Dispatcher:
 
 
 def run_scheduler(app: Flask) -> None:
-    """Block, ticking every SCHEDULER_TICK_SECONDS (and, on PostgreSQL, dispatching safety texts as
-    soon as they are committed), until interrupted."""
+    """Block, beating and ticking every SCHEDULER_TICK_SECONDS (and, on PostgreSQL, dispatching safety
+    texts as soon as they are committed), until SIGINT, SIGTERM or SIGHUP."""
     worker = worker_id()
-    with singleton_lock(app) as lock:
+    leadership = Leadership(app)
+    dispatcher = Dispatcher(app, make_sender(app.config), make_pacer(app.config), worker)
+    metrics.serve_scheduler_metrics(app.config)
+    dispatcher.keep_alive(leadership)
+    log.info("scheduler %s started (%s)", worker, "leading" if dispatcher.leading else "standing by")
+    with app.app_context():
+        listener = _listener(dispatcher)
+    scheduler = BlockingScheduler(timezone=UTC)
+    _add_jobs(scheduler, app.config["SCHEDULER_TICK_SECONDS"], dispatcher, leadership)
+    # SIGTERM (a supervisor) and SIGHUP (a closed terminal) stop the loop between ticks, like Ctrl-C.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: scheduler.shutdown(wait=False))
+    try:
+        with suppress(KeyboardInterrupt, SystemExit):
+            scheduler.start()
+    finally:
+        _stop(app, dispatcher, leadership, listener)
+
+
+def _add_jobs(scheduler: BlockingScheduler, every: int, dispatcher: Dispatcher, leadership: Leadership):
+    start = datetime.now(UTC)
+    options = {"trigger": "interval", "seconds": every, "coalesce": True, "max_instances": 1}
+    scheduler.add_job(dispatcher.keep_alive, args=[leadership], id="heartbeat", **options)
+    scheduler.add_job(dispatcher.scheduled_tick, id="dispatch", next_run_time=start, **options)
+
+
+def _stop(app: Flask, dispatcher: Dispatcher, leadership: Leadership, listener) -> None:
+    """Let the running tick finish its sends, then leave: the lock freed, the heartbeat row gone."""
+    if listener is not None:
+        listener.stop()
+        listener.join(timeout=5)
+    with dispatcher.lock:
         with app.app_context():
-            requeued, unknown = recover_interrupted(datetime.now(UTC), worker)
-            log.info("scheduler %s started; recovered %s requeued, %s unknown", worker, requeued, unknown)
-            dispatcher = Dispatcher(app, make_sender(app.config), make_pacer(app.config), worker)
-            listener = _listener(dispatcher)
-        scheduler = BlockingScheduler(timezone=UTC)
-        lost = []
-
-        def job() -> None:
-            try:
-                dispatcher.tick(lock=lock)
-            except AlreadyRunning as exc:
-                log.error("another scheduler holds the lock now; this one stops")
-                lost.append(exc)
-                scheduler.shutdown(wait=False)
-
-        scheduler.add_job(
-            job,
-            "interval",
-            seconds=app.config["SCHEDULER_TICK_SECONDS"],
-            id="dispatch",
-            coalesce=True,
-            max_instances=1,
-            next_run_time=datetime.now(UTC),
-        )
-        # SIGTERM (a supervisor, or `make run` on Ctrl-C) stops the loop between ticks, like Ctrl-C.
-        signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
-        try:
-            with suppress(KeyboardInterrupt, SystemExit):
-                scheduler.start()
-        finally:
-            if listener is not None:
-                listener.stop()
-                listener.join(timeout=5)
-        log.info("scheduler stopped")
-        if lost:
-            raise lost[0]
+            resign(dispatcher.worker)
+            db.session.commit()
+            db.session.remove()
+        leadership.release()
+    log.info("scheduler %s stopped", dispatcher.worker)
 
 
 def _listener(dispatcher: Dispatcher) -> SafetyListener | None:

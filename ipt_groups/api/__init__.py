@@ -18,7 +18,7 @@ class IdConverter(IntegerConverter):
 
 def register(app: Flask) -> None:
     """Register every blueprint."""
-    from ipt_groups.api import apidoc, health
+    from ipt_groups.api import access_log, apidoc, health, monitoring
     from ipt_groups.attendance import api as attendance
     from ipt_groups.checkins import api as checkins
     from ipt_groups.checkins import webhooks
@@ -34,6 +34,7 @@ def register(app: Flask) -> None:
     app.after_request(apidoc.docs_page_policy)
     # Webhooks are never limited before their signature is checked: the view counts per sender after it.
     limiter.exempt(webhooks.bp)
+    monitoring.install(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     # The order of registration is the order of the OpenAPI document's tags: keep it.
@@ -50,6 +51,7 @@ def register(app: Flask) -> None:
         attendance.bp,
         settings.bp,
         attendance.feeds,
+        access_log.bp,
     ]
     for bp in blueprints:
         _limit(bp, "API_RATE_LIMIT", token_or_address)

@@ -7,12 +7,13 @@ from __future__ import annotations
 from flask import g, request
 from flask_smorest import abort
 
+from ipt_groups.api.clock import now
 from ipt_groups.api.failures import require_json_body
 from ipt_groups.auth import Principal, authenticate
 
 
 def _authenticate() -> None:
-    principal = authenticate(request.headers.get("Authorization"))
+    principal = authenticate(request.headers.get("Authorization"), now())
     if principal is None:
         abort(401, message="send a valid token: 'Authorization: Bearer <token>'")
     g.principal = principal
@@ -64,3 +65,8 @@ def coordinators_change():
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         coordinator()
     return require_json_body()
+
+
+def via() -> str:
+    """The route a read came through, for the access log: method and path, never the query string."""
+    return f"{request.method} {request.path}"

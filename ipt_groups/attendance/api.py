@@ -2,9 +2,10 @@
 facilitators' calendar feeds."""
 
 from flask import Response, request, url_for
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 
-from ipt_groups.api.access import authenticate_request, coordinator, may_see_group, principal
+from ipt_groups.access_log import record_member_reads
+from ipt_groups.api.access import authenticate_request, coordinator, may_see_group, principal, via
 from ipt_groups.api.clock import now
 from ipt_groups.attendance import calendar_feed, records
 from ipt_groups.attendance.reports import programme_report
@@ -105,6 +106,9 @@ def attendance_sheet(_args, group_id):
     group = _group_of(group_id)
     sheet = records.build_sheet(group, now())
     fmt = _format(("json", "csv", "pdf"))
+    reads = {row.member.id: {"group_id": group_id, "format": fmt} for row in sheet.rows}
+    record_member_reads(principal().actor, "attendance_sheet", via(), now(), reads)
+    db.session.commit()
     if fmt == "csv":
         return _download(sheet_csv(sheet).encode("utf-8"), "text/csv; charset=utf-8", f"group-{group_id}.csv")
     if fmt == "pdf":
@@ -136,10 +140,20 @@ def attendance_report(filters):
 @bp.response(200, CalendarLinkSchema)
 def calendar_link(facilitator_id):
     """The facilitator's private calendar feed URL, to subscribe to in a calendar app."""
-    Facilitator.get_or_404(facilitator_id)
+    facilitator = Facilitator.get_or_404(facilitator_id)
     may_see_group(facilitator_id)
-    key = calendar_feed.feed_key(facilitator_id)
+    key = calendar_feed.feed_key(facilitator)
     return {"url": url_for("calendar.calendar_ics", facilitator_id=facilitator_id, key=key, _external=True)}
+
+
+@bp.route("/facilitators/<int:facilitator_id>/calendar-link", methods=["DELETE"])
+@bp.response(204)
+def revoke_calendar_link(facilitator_id):
+    """Revoke the facilitator's feed URL alone (it answers 404 from now on); the next calendar-link
+    is a new one. Audited."""
+    facilitator = Facilitator.get_or_404(facilitator_id)
+    calendar_feed.revoke_feed(facilitator, may_see_group(facilitator_id).actor)
+    db.session.commit()
 
 
 @feeds.route("/facilitators/<int:facilitator_id>/calendar.ics", methods=["GET"])
@@ -149,10 +163,16 @@ def calendar_link(facilitator_id):
     parameters=[{"in": "query", "name": "key", "schema": {"type": "string"}}],
 )
 def calendar_ics(facilitator_id):
-    """The facilitator's sessions and meetings as iCalendar: a bearer token, or the feed `key`."""
-    facilitator = Facilitator.get_or_404(facilitator_id)
-    if not calendar_feed.key_is_valid(facilitator_id, request.args.get("key")):
+    """The facilitator's sessions and meetings as iCalendar: the feed `key` (404 when it does not open
+    this feed, whether or not the facilitator exists), or else a bearer token."""
+    key = request.args.get("key")
+    if key is not None:
+        facilitator = calendar_feed.facilitator_for_key(facilitator_id, key)
+        if facilitator is None:
+            abort(404, message="no such calendar feed")
+    else:
         authenticate_request()
+        facilitator = Facilitator.get_or_404(facilitator_id)
         may_see_group(facilitator_id)
     body = calendar_feed.facilitator_calendar(facilitator, now())
     return Response(body, mimetype="text/calendar", headers={"Cache-Control": "private, max-age=300"})

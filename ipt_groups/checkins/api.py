@@ -3,7 +3,8 @@
 from flask import Response, request
 from flask_smorest import Blueprint, abort
 
-from ipt_groups.api.access import authenticate_request, coordinator, principal, scope
+from ipt_groups.access_log import record_member_reads, record_read
+from ipt_groups.api.access import authenticate_request, coordinator, principal, scope, via
 from ipt_groups.api.clock import now
 from ipt_groups.api.pages import paginate_query
 from ipt_groups.attendance.sheets.tabular import to_csv
@@ -47,6 +48,7 @@ def list_alerts(filters, pagination_parameters):
     recorded in the access log."""
     page = paginate_query(alerts.list_alerts(filters, scope()), pagination_parameters)
     alerts.reveal_phones(page, principal(), "GET /api/v1/alerts", now())
+    _record_alert_reads(page)
     db.session.commit()
     return page
 
@@ -58,8 +60,18 @@ def get_alert(alert_id):
     alert = Alert.get_or_404(alert_id)
     may_see_alert(alert)
     alerts.reveal_phones([alert], principal(), f"GET /api/v1/alerts/{alert_id}", now())
+    _record_alert_reads([alert])
     db.session.commit()
     return alert
+
+
+def _record_alert_reads(shown: list[Alert]) -> None:
+    """An alert about a member is a read of their health data: one access-log entry per member."""
+    reads: dict[int, dict] = {}
+    for alert in shown:
+        if alert.member_id is not None:
+            reads.setdefault(alert.member_id, {"alert_ids": []})["alert_ids"].append(alert.id)
+    record_member_reads(principal().actor, "alert", via(), now(), reads)
 
 
 @bp.route("/alerts/<int:alert_id>/ack", methods=["POST"])
@@ -79,21 +91,31 @@ def ack_alert(args, alert_id):
 @bp.response(200, CheckinSchema(many=True))
 @bp.paginate()
 def list_checkins(filters, pagination_parameters):
-    """Check-ins by member, group or session; facilitators see their groups'."""
-    return paginate_query(trajectories.list_checkins(filters, scope()), pagination_parameters)
+    """Check-ins by member, group or session; facilitators see their groups'. Each member whose
+    check-ins are shown is recorded in the access log."""
+    page = paginate_query(trajectories.list_checkins(filters, scope()), pagination_parameters)
+    reads: dict[int, dict] = {}
+    for checkin in page:
+        reads.setdefault(checkin.member_id, {"checkin_ids": []})["checkin_ids"].append(checkin.id)
+    record_member_reads(principal().actor, "checkins", via(), now(), reads)
+    db.session.commit()
+    return page
 
 
 @bp.route("/members/<int:member_id>/scores", methods=["GET"])
 @bp.response(200, ScoresSchema)
 def member_scores(member_id):
-    """The member's PHQ trajectory and response since the baseline."""
-    Member.get_or_404(member_id)
+    """The member's PHQ trajectory and response since the baseline (the read is recorded)."""
+    member = Member.get_or_404(member_id)
     facilitator_id = scope()
     if facilitator_id is not None and not trajectories.member_in_facilitator_groups(
         member_id, facilitator_id
     ):
         abort(403, message="facilitators see only their own groups' members")
-    return trajectories.trajectory(member_id, facilitator_id)
+    scores = trajectories.trajectory(member_id, facilitator_id)
+    record_read(principal().actor, "scores", via(), now(), member)
+    db.session.commit()
+    return scores
 
 
 _SUMMARY = {

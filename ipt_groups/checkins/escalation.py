@@ -207,3 +207,11 @@ def safety_backlog(now: datetime) -> dict[str, int]:
         "retrying": db.session.scalar(texts.where(stuck)),
         "nobody_told": db.session.scalar(nobody),
     }
+
+
+def unacknowledged_past_escalation(now: datetime) -> int:
+    """Open safety alerts nobody acknowledged within ESCALATE_AFTER_MINUTES: they have escalated, or
+    their escalation is due (a scheduler that does not escalate shows here too)."""
+    past = or_(Alert.escalation_level >= 1, Alert.next_escalation_at <= now)
+    open_safety = (Alert.kind == "safety", Alert.acknowledged_at.is_(None))
+    return db.session.scalar(select(func.count()).select_from(Alert).where(*open_safety, past))

@@ -3,6 +3,7 @@ after its claim is committed, and record every outcome with its reason."""
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -13,6 +14,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import select, text
 
+from ipt_groups import metrics
 from ipt_groups.extensions import db
 from ipt_groups.messaging.base import (
     PermanentSendError,
@@ -70,6 +72,8 @@ class DispatchSettings:
     budget_s: float = 0.0  # keep claiming batches for this long while whole batches come back
     kinds: Mapping[str, KindHandler] = field(default_factory=dict)  # kinds a capability composes itself
     on_tick: tuple[Callable[[datetime], object], ...] = ()  # run before each tick's claims (expiry)
+    lead: bool = True  # this process does the work that runs once: expiry and the on_tick hooks
+    clock: Callable[[], datetime] | None = None  # the wall clock, for lateness; none: the tick's `now`
 
 
 Between = Callable[[], None]  # called between two sends: the scheduler serves a safety wake-up there
@@ -80,10 +84,12 @@ def run_tick(
 ) -> TickStats:
     """Expire, claim and send everything due at `now`, safety texts first in every batch; each
     outcome is committed on its own."""
-    stats = TickStats(expired=expire_overdue(now))
-    for hook in settings.on_tick:
-        hook(now)
-    db.session.commit()
+    stats = TickStats()
+    if settings.lead:
+        stats.expired = expire_overdue(now)
+        for hook in settings.on_tick:
+            hook(now)
+        db.session.commit()
     until = time.monotonic() + settings.budget_s
     while True:
         _send_safety(sender, now, settings, pacer, stats)
@@ -119,12 +125,15 @@ def _deliver_all(ids: list[int], sender, now: datetime, settings: DispatchSettin
     if settings.threads <= 1 or len(ids) < 2 or db.engine.dialect.name != "postgresql":
         return [_deliver_after(between, i, sender, now, settings, pacer) for i in ids]
     app = current_app._get_current_object()
+    lanes = _lanes(ids, settings)
+    contexts = [contextvars.copy_context() for _ in lanes]  # each thread logs with the tick's id
     with ThreadPoolExecutor(settings.threads) as pool:
-        lanes = pool.map(
-            lambda lane: _deliver_lane(app, lane, sender, now, settings, pacer, between),
-            _lanes(ids, settings),
+        done = pool.map(
+            lambda ctx, lane: ctx.run(_deliver_lane, app, lane, sender, now, settings, pacer, between),
+            contexts,
+            lanes,
         )
-        return [outcome for lane in lanes for outcome in lane]
+        return [outcome for lane in done for outcome in lane]
 
 
 def _deliver_after(between: Between | None, message_id: int, *args) -> str:
@@ -155,6 +164,12 @@ def _deliver_lane(app, ids: list[int], sender, now, settings: DispatchSettings, 
 
 def deliver(message_id: int, sender: Sender, now: datetime, settings: DispatchSettings, pacer=None) -> str:
     """Send one claimed message, or say why not; returns the state it ends the tick in."""
+    outcome = _deliver(message_id, sender, now, settings, pacer)
+    metrics.count_outcome("retrying" if outcome == "pending" else outcome)
+    return outcome
+
+
+def _deliver(message_id: int, sender: Sender, now: datetime, settings: DispatchSettings, pacer) -> str:
     # Locked and re-checked: another scheduler's recovery may have taken the claim back (and sent it).
     message = db.session.get(Message, message_id, with_for_update=True, populate_existing=True)
     if message.state != "sending" or message.claimed_by != settings.worker:
@@ -192,6 +207,9 @@ def _hold_reason(message: Message, recipient: Recipient, now: datetime, quiet: Q
     if recipient.blocked:
         _finish(message, "suppressed", recipient.blocked)
         return "suppressed"
+    if message.deadline_at is not None and message.deadline_at <= now:  # the leader's sweep missed it
+        _finish(message, "expired", "its moment passed before it could be sent (the session had started)")
+        return "expired"
     if message.kind in QUIET_EXEMPT or not in_quiet_hours(now, recipient.timezone, quiet):
         return None
     later = defer_out_of_quiet(now, recipient.timezone, quiet)
@@ -206,15 +224,21 @@ def _send(message: Message, body: str, recipient: Recipient, sender: Sender, now
     try:
         result = sender.send(recipient.phone, body, status_callback=settings.status_callback)
     except RetryableSendError as exc:
+        metrics.count_provider_error("retryable")
         _retry_or_fail(message, now, exc)
     except PermanentSendError as exc:
+        metrics.count_provider_error(f"permanent:{exc.kind}")
         _finish(message, "failed", f"{exc.kind} ({exc.code}): {exc.reason}")
         apply_permanent_failure(message, exc, now)
     except UnknownOutcomeError as exc:
+        metrics.count_provider_error("unknown")
         _unknown(message, now, exc.reason)
     except SendError as exc:  # an adapter's own error type: treat as unknown
+        metrics.count_provider_error("unknown")
         _unknown(message, now, mask_phones(f"unexpected send error: {exc}"))
     else:
+        handed_over = settings.clock() if settings.clock else now
+        metrics.observe_handover(message.due_at, handed_over, message.kind in SAFETY_KINDS)
         message.state, message.sent_at = "sent", now
         message.provider_id, message.delivery_status = result.provider_id, _status(result.status)
         log.info("sent message %s (%s) to %s", message.id, message.kind, mask_phone(recipient.phone))

@@ -10,6 +10,7 @@ from ipt_groups.models.member import Member
 from ipt_groups.models.message import InboundMessage, Message
 from ipt_groups.models.programme import CycleTemplateRow, Setting
 from ipt_groups.models.proposal import GroupProposal
+from ipt_groups.models.scheduler import SchedulerWorker
 from ipt_groups.models.session import Cycle, GroupSession, IndividualMeeting
 from ipt_groups.models.signin import SignIn, WebSession
 from ipt_groups.models.survey import Alert, Checkin
@@ -35,6 +36,7 @@ __all__ = [
     "Member",
     "Message",
     "Rsvp",
+    "SchedulerWorker",
     "Setting",
     "SignIn",
     "WebSession",

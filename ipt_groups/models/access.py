@@ -8,7 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ipt_groups.extensions import db
 from ipt_groups.models.types import UTCDateTime, utcnow
 
-READ_SUBJECTS = ("member_phone", "sender_phone")
+# What a read was of: a phone on an alert, a member's scores or check-ins, an alert, an attendance sheet.
+READ_SUBJECTS = ("member_phone", "sender_phone", "scores", "checkins", "alert", "attendance_sheet")
 
 
 class AccessEntry(db.Model):

@@ -27,5 +27,7 @@ class Facilitator(db.Model):
     availability: Mapped[list] = mapped_column(JSON, default=list)
     problem_areas: Mapped[list] = mapped_column(JSON, default=list)
     max_groups: Mapped[int] = mapped_column(default=2)
+    # Part of the calendar feed key: raising it revokes this facilitator's feed URL alone.
+    feed_key_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -13,7 +13,7 @@ from ipt_groups.vocabulary import ROLES
 
 class ApiToken(db.Model):
     """A bearer token, stored only as its SHA-256 hash; facilitator tokens name their facilitator,
-    coordinator tokens may name their coordinator."""
+    coordinator tokens may name their coordinator. It may expire, and shows when it was last used."""
 
     __tablename__ = "api_tokens"
     __table_args__ = (one_of("role", ROLES),)
@@ -26,3 +26,6 @@ class ApiToken(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # none: until revoked
+    # Written at most once a minute per token (auth.py), not on every request.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -184,6 +184,6 @@ def calendar():
     if who.facilitator_id is None:
         coordinator()
         return render_template("calendar.html", url=None)
-    key = calendar_feed.feed_key(who.facilitator_id)
+    key = calendar_feed.feed_key(Facilitator.get_or_404(who.facilitator_id))
     url = url_for("calendar.calendar_ics", facilitator_id=who.facilitator_id, key=key, _external=True)
     return render_template("calendar.html", url=url, webcal="webcal://" + url.split("://", 1)[1])

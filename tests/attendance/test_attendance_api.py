@@ -199,4 +199,4 @@ def test_calendar_feed_by_token_or_key_and_moves_update(
     moved = events[f"session-{s3.id}@ipt-groups"]
     assert int(moved["SEQUENCE"]) == 1 and moved.decoded("DTSTART") == _session(3).starts_at
     assert "grief" not in feed.data.decode().lower()
-    assert client.get(link.replace("http://localhost", "")[:-3] + "xyz").status_code == 401
+    assert client.get(link.replace("http://localhost", "")[:-3] + "xyz").status_code == 404

@@ -112,7 +112,13 @@ def test_list_tokens_never_prints_secrets(runner, make_facilitator):
     lines = result.output.strip().splitlines()
     first_row = lines[0].split("\t")
     assert first_row[1:3] == ["coordinator", "Ana"] and first_row[3].startswith("revoked ")
-    assert lines[1].split("\t")[1:] == [f"facilitator facilitator {facilitator.id}", "Dana", "active"]
+    assert lines[1].split("\t")[1:] == [
+        f"facilitator facilitator {facilitator.id}",
+        "Dana",
+        "active",
+        "no expiry",
+        "never used",
+    ]
     for secret in (first, second, *(row.token_hash for row in ApiToken.query)):
         assert secret not in result.output
 

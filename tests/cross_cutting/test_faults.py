@@ -69,7 +69,7 @@ def test_killed_scheduler_and_a_failing_provider_lose_and_double_nothing(tmp_pat
     assert acc["accepted_total"] == acc["delivered_once"]  # each acceptance is one row's only copy
     assert acc["requests"]["500"] and acc["requests"]["429"]  # the faults did happen
     assert journal["incarnations"] == 3 and journal["self_exits"] == []
-    assert journal["probes"] == ["refused"]
+    assert journal["probes"] == ["joined"]  # a second scheduler sent alongside: still no double
     assert done.returncode == 0, done.stdout[-2000:]
 
 

@@ -14,7 +14,9 @@ import phonenumbers
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text()
-READERS = {"os.environ.get", "os.getenv", "_env_int", "_env_list"}
+READERS = {"os.environ.get", "os.environ.setdefault", "os.getenv", "_env_int", "_env_list"}
+# Where settings may be read: the app's config, and gunicorn's (the web server's own settings).
+CONFIG_FILES = ("config.py", "gunicorn.conf.py")
 
 
 def settings_read(source: str) -> set[str]:
@@ -60,7 +62,12 @@ def test_every_makefile_variable_is_in_the_readme_table():
 
 
 def test_every_row_of_the_table_is_a_setting_that_is_read():
-    assert sorted(documented() - settings_read((REPO / "config.py").read_text()) - makefile_variables()) == []
+    read = set().union(*(settings_read((REPO / name).read_text()) for name in CONFIG_FILES))
+    assert sorted(documented() - read - makefile_variables()) == []
+
+
+def test_every_setting_gunicorn_reads_is_in_the_readme_table():
+    assert sorted(settings_read((REPO / "gunicorn.conf.py").read_text()) - documented()) == []
 
 
 def test_only_config_reads_the_environment():

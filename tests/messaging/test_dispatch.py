@@ -3,6 +3,7 @@ crash, expiry after downtime, quiet hours at send time, and what each provider r
 
 import threading
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import text
 
 from ipt_groups.checkins.sending import KINDS, ON_TICK
 from ipt_groups.extensions import db as _db
+from ipt_groups.leader import ADVISORY_LOCK_KEY, Leadership
 from ipt_groups.messaging.base import (
     PermanentSendError,
     RecordingSender,
@@ -21,7 +23,7 @@ from ipt_groups.messaging.dispatch import DispatchSettings, run_tick
 from ipt_groups.messaging.outbox import MAX_ATTEMPTS, claim_due, plan_messages, recover_interrupted
 from ipt_groups.messaging.timing import QuietHours
 from ipt_groups.models import Alert, Member, Message
-from ipt_groups.worker import ADVISORY_LOCK_KEY, AlreadyRunning, singleton_lock, tick
+from ipt_groups.worker import tick
 from tests.conftest import NOW
 
 SETTINGS = DispatchSettings(
@@ -238,11 +240,16 @@ def test_config_error_alerts_the_operator_once(db, member):
     assert Alert.query.filter_by(kind="operator").count() == 1
 
 
-def test_a_second_scheduler_cannot_take_the_lock(app, db):
-    with singleton_lock(app), pytest.raises(AlreadyRunning), singleton_lock(app):
-        pass
-    with singleton_lock(app):  # released on exit
-        pass
+def test_one_scheduler_leads_and_another_takes_over_once_it_lets_go(app, db):
+    first, second = Leadership(app), Leadership(app)
+    try:
+        assert (first.hold(), second.hold()) == (True, False)
+        assert (first.hold(), second.hold()) == (True, False)  # tried every tick: still the first's
+        first.release()
+        assert second.hold() is True and first.hold() is False
+    finally:
+        first.release()
+        second.release()
 
 
 def test_programme_texts_replace_defaults_and_refuse_topic_words(client, auth):
@@ -298,11 +305,12 @@ def test_a_tick_stops_claiming_when_its_budget_is_spent(db, member):
 
 
 def _kill_lock_session(db):
-    """What a PostgreSQL restart does to the session holding the scheduler's advisory lock."""
+    """What a PostgreSQL restart does to the session holding the scheduler's advisory lock (waiting,
+    as pg_terminate_backend does not, until the backend has gone and the lock with it)."""
     with db.engine.begin() as conn:
         conn.execute(
             text(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_locks WHERE locktype = 'advisory' "
                 "AND objid = :k AND pid <> pg_backend_pid()"
             ),
             {"k": ADVISORY_LOCK_KEY},
@@ -312,21 +320,38 @@ def _kill_lock_session(db):
 def test_a_lost_lock_is_taken_again_before_the_next_tick(app, db):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("the advisory lock is PostgreSQL's; SQLite holds a file lock for the process's life")
-    with singleton_lock(app) as lock:
+    lock, other = Leadership(app), Leadership(app)
+    try:
+        assert lock.hold()
         _kill_lock_session(db)
-        lock.ensure()
-        with pytest.raises(AlreadyRunning), singleton_lock(app):
-            pass
+        assert lock.hold() is True  # taken again on a new connection
+        assert other.hold() is False
+    finally:
+        lock.release()
+        other.release()
 
 
-def test_a_scheduler_whose_lock_was_taken_stops(app, db):
+def test_a_scheduler_whose_lock_was_taken_follows_and_leaves_the_work_that_runs_once(app, db, member):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("the advisory lock is PostgreSQL's")
-    with singleton_lock(app) as first:
+    first, second = Leadership(app), Leadership(app)
+    try:
+        assert first.hold()
         _kill_lock_session(db)
-        with singleton_lock(app):
-            with pytest.raises(AlreadyRunning):
-                first.ensure()
-            assert tick(app, RecordingSender(), None, "w1", NOON_CHICAGO) is not None  # the new one works
-            with pytest.raises(AlreadyRunning):
-                tick(app, RecordingSender(), None, "w0", NOON_CHICAGO, lock=first)
+        assert second.hold() is True and first.hold() is False
+    finally:
+        first.release()
+        second.release()
+    assert tick(app, RecordingSender(), None, "follower", NOON_CHICAGO, lead=False) is not None
+
+
+def test_the_leader_sweeps_expired_rows_and_a_follower_sends_none_of_them(app, db, member):
+    _plan(member, 2, due=NOON_CHICAGO - timedelta(hours=1), deadline=NOON_CHICAGO - timedelta(minutes=1))
+    settings = DispatchSettings(kinds=KINDS, on_tick=ON_TICK, worker="w", batch=10, quiet=QuietHours())
+    sender = RecordingSender()
+    follower = run_tick(sender, NOON_CHICAGO, replace(settings, lead=False))
+    # No sweep in a follower, but what it claims past its deadline expires instead of leaving.
+    assert (follower.expired, follower.by_outcome, sender.attempts) == (0, {"expired": 2}, [])
+    late = {"due": NOON_CHICAGO - timedelta(hours=1), "deadline": NOON_CHICAGO - timedelta(minutes=1)}
+    _plan(member, 1, kind="later", **late)
+    assert run_tick(sender, NOON_CHICAGO, settings).expired == 1 and sender.attempts == []

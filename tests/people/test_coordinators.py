@@ -98,7 +98,7 @@ def test_a_coordinator_token_may_name_its_coordinator(db, client, make_facilitat
     db.session.commit()
     _row, token = create_token("coordinator", "Cora", None, "test", coordinator_id=person.id)
     db.session.commit()
-    assert authenticate(f"Bearer {token}").coordinator_id == person.id
+    assert authenticate(f"Bearer {token}", NOW).coordinator_id == person.id
     assert client.get(URL, headers=bearer(token)).status_code == 200
     with pytest.raises(InvalidInput, match="existing coordinator"):
         create_token("coordinator", "Nobody", None, "test", coordinator_id=999)

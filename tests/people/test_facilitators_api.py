@@ -188,7 +188,7 @@ def test_delete_removes_their_tokens_and_audits(client, auth, make_facilitator, 
     header = facilitator_auth(facilitator.id)
     assert client.delete(f"{URL}/{facilitator.id}", headers=auth).status_code == 204
     assert ApiToken.query.filter_by(facilitator_id=facilitator.id).count() == 0
-    assert authenticate(header["Authorization"]) is None
+    assert authenticate(header["Authorization"], NOW) is None
     assert client.get("/api/v1/groups", headers=header).status_code == 401
     actions = [
         e.action for e in AuditEntry.query.order_by(AuditEntry.id) if e.actor.startswith("coordinator")
