@@ -91,3 +91,14 @@ def test_the_worked_examples_member_is_not_in_the_example_waitlist():
     with (REPO / "docs" / "waitlist-example.csv").open(encoding="utf-8", newline="") as f:
         phones = {e164(row["phone"]) for row in csv.DictReader(f)}
     assert e164(phone) not in phones
+
+
+def test_every_dependency_is_named_in_the_readme():
+    """README says why each library is here: every requirement, runtime and development, is named."""
+    section = README.split("## Dependencies", 1)[1].split("\n## ", 1)[0].lower()
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        for line in (REPO / name).read_text().splitlines():
+            requirement = re.match(r"[A-Za-z0-9_.-]+", line.split("#")[0].strip())
+            if requirement and not line.startswith("-r"):
+                library = requirement.group()
+                assert library.lower() in section, f"{library} ({name}) is not in README"
