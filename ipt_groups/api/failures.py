@@ -28,7 +28,7 @@ def register_handlers(app: Flask) -> None:
     """Install the error handlers (the request-shape guard runs in api.access, after the token)."""
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(IntegrityError, _integrity_error)
-    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, _unexpected_error)
 
 
@@ -70,7 +70,8 @@ def _integrity_error(exc: IntegrityError):
     return error_body(409, "this conflicts with data already stored (a duplicate or a missing link)"), 409
 
 
-def _http_error(exc: HTTPException):
+def http_error(exc: HTTPException):
+    """An HTTP error (404, 405, 429 ...) as the API's JSON body, with the headers it must keep."""
     db.session.rollback()
     data = getattr(exc, "data", {}) or {}
     errors = data.get("errors") or data.get("messages")

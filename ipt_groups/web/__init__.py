@@ -18,3 +18,4 @@ def register(app: Flask) -> None:
 
     csrf.init_app(app)  # checks nothing by itself (WTF_CSRF_CHECK_DEFAULT=False): the guard asks
     app.register_blueprint(bp)
+    app.register_error_handler(404, guard.not_found)  # no route matched: no blueprint handler runs

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from ipt_groups.api.clock import now
 from ipt_groups.api.failures import error_body
+from ipt_groups.api.failures import http_error as api_http_error
 from ipt_groups.errors import DomainError, InvalidInput
 from ipt_groups.extensions import db
 from ipt_groups.signin import session_principal
@@ -103,6 +104,13 @@ def http_error(exc: HTTPException):
     db.session.rollback()
     data = getattr(exc, "data", None) or {}
     return _page_error(exc.code or 500, data.get("message") or exc.description or exc.name)
+
+
+def not_found(exc: HTTPException):
+    """A path no route matches: under /app/ a page that says so, elsewhere the API's JSON."""
+    if request.path.rstrip("/") == bp.url_prefix or request.path.startswith(bp.url_prefix + "/"):
+        return http_error(exc)
+    return api_http_error(exc)
 
 
 @bp.errorhandler(ValidationError)

@@ -295,3 +295,12 @@ def test_a_stale_session_page_after_sign_out_sends_the_script_a_401(lead_client,
     session = programme["sessions"][2]
     r = lead_client.post(f"/app/sessions/{session.id}/attendance", data={}, headers=FETCH)
     assert r.status_code in (400, 401)
+
+
+def test_a_page_that_does_not_exist_says_so_as_a_page_and_the_api_keeps_its_json(client, lead_client):
+    for who in (client, lead_client):
+        answer = who.get("/app/no-such-page")
+        assert answer.status_code == 404 and answer.mimetype == "text/html"
+        assert "<html" in answer.get_data(as_text=True)
+    answer = lead_client.get("/api/v1/no-such-route")
+    assert answer.status_code == 404 and answer.get_json()["code"] == 404
