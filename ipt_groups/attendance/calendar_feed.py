@@ -52,14 +52,14 @@ def facilitator_calendar(facilitator: Facilitator, now: datetime) -> bytes:
     """Every session and individual meeting of the facilitator's groups, as iCalendar."""
     groups = {g.id: g for g in db.session.scalars(select(Group).filter_by(facilitator_id=facilitator.id))}
     sessions = db.session.scalars(select(GroupSession).where(GroupSession.group_id.in_(groups)))
-    events = [session_event(groups[s.group_id].name, session_info(s), s.revision) for s in sessions]
+    events = [session_event(str(s.group_id), session_info(s), s.revision) for s in sessions]
     meetings = db.session.scalars(select(IndividualMeeting).where(IndividualMeeting.group_id.in_(groups)))
     events += [_meeting_event(m, groups[m.group_id]) for m in meetings]
     return calendar_ics(facilitator.name, events, now)
 
 
 def _meeting_event(meeting: IndividualMeeting, group: Group) -> CalendarEvent:
-    summary = f"Group {group.name}: {MEETING_NAMES[meeting.kind]} meeting with member {meeting.member_id}"
+    summary = f"Group {group.id}: {MEETING_NAMES[meeting.kind]} meeting with member {meeting.member_id}"
     ends_at = meeting.ends_at or meeting.starts_at + timedelta(minutes=60)
     return CalendarEvent(
         f"meeting-{meeting.id}@ipt-groups",

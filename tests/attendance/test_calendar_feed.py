@@ -89,3 +89,15 @@ def test_the_request_log_has_no_feed_key(app, client, two):
     lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
     assert lines and lines[-1]["message"].startswith(f"GET /api/v1/facilitators/{fid}/calendar.ics 200")
     assert link.split("key=")[1] not in buffer.getvalue() and "key=" not in buffer.getvalue()
+
+
+def test_the_feed_names_a_group_by_its_number_never_its_name(
+    client, db, started_group, make_member, facilitator_auth
+):
+    """A group's name may name its topic ("Grief support"), and a calendar shows on a lock screen."""
+    group = started_group([make_member(0)])
+    group.name = "Grief support Tuesday"
+    db.session.commit()
+    headers = facilitator_auth(group.facilitator_id)
+    feed = client.get(_link(client, group.facilitator_id, headers)).get_data(as_text=True)
+    assert f"SUMMARY:Group {group.id} session 1" in feed and "Grief" not in feed

@@ -4,8 +4,9 @@ Each event keeps one UID for life (`session-<id>@ipt-groups`), so an app updates
 instead of adding a second one; SEQUENCE is the caller's revision number of that session (bump it on
 every move or cancel) and a cancelled session stays in the feed with STATUS:CANCELLED, so subscribers
 strike it out rather than keep a stale copy. Times are written in UTC (the Z form). Summaries name the
-group and session number only: a calendar may be shared or glanced at, so no word of therapy, symptoms
-or problem area goes in it (DOMAIN.md, Privacy). Use session_event to build events that follow this.
+group by its number and the session number only: a calendar may be shared or glanced at on a lock
+screen, and a group's name may name its topic, so no word of therapy, symptoms or problem area goes in
+it (DOMAIN.md, Privacy), as in the texts to staff. Use session_event to build events that follow this.
 """
 
 from __future__ import annotations
@@ -51,10 +52,10 @@ def session_uid(session_id: int) -> str:
     return f"session-{session_id}@{UID_DOMAIN}"
 
 
-def session_event(group_name: str, session: SessionInfo, sequence: int = 0) -> CalendarEvent:
-    """A neutral event for a group session: "Group <name> session <n>", nothing about its content."""
+def session_event(group_label: str, session: SessionInfo, sequence: int = 0) -> CalendarEvent:
+    """A neutral event for a group session: "Group <label> session <n>", nothing about its content."""
     ends_at = session.ends_at or session.starts_at + timedelta(minutes=DEFAULT_MINUTES)
-    summary = f"Group {group_name} session {session.number}"
+    summary = f"Group {group_label} session {session.number}"
     return CalendarEvent(
         session_uid(session.id), summary, session.starts_at, ends_at, "", session.status, sequence
     )
