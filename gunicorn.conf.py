@@ -19,6 +19,10 @@ metrics_dir = os.environ.setdefault(
     "PROMETHEUS_MULTIPROC_DIR",
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance", "prometheus"),
 )
+# Imported here, after the directory is set and before any worker exists, not inside child_exit: that hook
+# runs in the master's SIGCHLD handler, and when two workers exit together (every stop) the second signal
+# arrived in the middle of the first one's import and re-entered it ("partially initialized module").
+from prometheus_client import multiprocess  # noqa: E402
 
 if os.environ.get("LOG_FORMAT", "json" if os.environ.get("APP_ENV") == "production" else "text") == "json":
     # gunicorn's own lines (start, workers booted and lost) as JSON objects too.
@@ -44,6 +48,4 @@ def on_starting(server):
 
 def child_exit(server, worker):
     """A worker that exits leaves its counters (still summed); its live gauges go."""
-    from prometheus_client import multiprocess
-
     multiprocess.mark_process_dead(worker.pid)

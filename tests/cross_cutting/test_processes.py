@@ -172,4 +172,34 @@ def test_metrics_sum_every_gunicorn_worker(database, tmp_path):
     finally:
         web.terminate()
         web.wait(timeout=30)
+        log.seek(0)
+        stopped = log.read()
         log.close()
+    assert "Traceback" not in stopped, stopped[-3000:]  # the two workers' exits, each hook run in full
+
+
+HOOK_IMPORTS_NOTHING = """
+import runpy, sys, types
+
+config = runpy.run_path("gunicorn.conf.py")
+
+
+class NoImports:
+    def find_spec(self, name, path=None, target=None):
+        raise AssertionError(f"child_exit imported {name}")
+
+
+sys.meta_path.insert(0, NoImports())
+config["child_exit"](None, types.SimpleNamespace(pid=999999))
+print("ok")
+"""
+
+
+def test_child_exit_imports_nothing_in_the_signal_handler(tmp_path):
+    """gunicorn runs child_exit in the master's SIGCHLD handler; an import there was re-entered by the second
+    worker's exit on every stop of `make run` (a traceback: "partially initialized module")."""
+    env = _env("sqlite://", tmp_path)
+    command = [sys.executable, "-c", HOOK_IMPORTS_NOTHING]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "ok\n"

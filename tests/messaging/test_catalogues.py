@@ -3,6 +3,7 @@ what a new one lacks, keywords fold as carriers read them, dates come out in the
 segments are counted as the standard counts them, every shipped text keeps to its budget with
 realistic values, and the Spanish PHQ-9 is the validated wording, word for word."""
 
+import os
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -216,8 +217,16 @@ def test_accented_spanish_goes_as_ucs2_and_costs_more():
 
 
 def _domain_spanish_phq9() -> tuple[list[str], list[str]]:
-    """The Spanish PHQ-9 items and answers as ../shared/DOMAIN.md writes them."""
-    text = (SHARED / "DOMAIN.md").read_text(encoding="utf-8")
+    """The Spanish PHQ-9 items and answers as ../shared/DOMAIN.md writes them. DOMAIN.md is not in the
+    repository: a clone without the shared checkout beside it skips, with the reason (CI, REQUIRE_SHARED=1,
+    fails instead)."""
+    domain = SHARED / "DOMAIN.md"
+    if not domain.is_file():
+        reason = f"{domain} not found (it lives in the shared checkout next to the repo)"
+        if os.environ.get("REQUIRE_SHARED") == "1":
+            pytest.fail(f"the validated Spanish PHQ-9 cannot be compared: {reason}", pytrace=False)
+        pytest.skip(f"the validated Spanish PHQ-9 is not compared: {reason}")
+    text = domain.read_text(encoding="utf-8")
     block, answers = text.split("A widely used Spanish (United States) wording:")[1].split("Answers: ", 1)
     items: list[str] = []
     for line in block.splitlines():
