@@ -63,7 +63,7 @@ def _programme(db, facilitator, members, name: str) -> dict:
         "session_id": session_id,
         "meeting_id": meeting_id,
         "alert_id": alert.id,
-        "names": [name, *(m.name for m in members), *(m.phone for m in members)],
+        "names": [name, f"Group {group.id} ", *(m.name for m in members), *(m.phone for m in members)],
     }
 
 
@@ -128,7 +128,7 @@ def test_their_own_group_is_visible(client, two_groups, facilitator_auth, path):
         "/api/v1/groups/{group_id}/sessions": f'"group_id":{b["group_id"]}',
         "/api/v1/groups/{group_id}/meetings": f'"member_id":{b["member_id"]}',
         "/api/v1/sessions/{session_id}": f'"id":{b["session_id"]}',
-        "/api/v1/facilitators/{facilitator_id}/calendar.ics": "Group Beta",
+        "/api/v1/facilitators/{facilitator_id}/calendar.ics": f"Group {b['group_id']} session 1",
     }.get(path)
     if expected:
         assert expected in json.dumps(r.json, separators=(",", ":")) if r.is_json else expected in _text(r)
