@@ -60,5 +60,8 @@ def engine_members(members: list[Member]) -> list[engine.Member]:
     """Members as the engine's plain data (the stored rows were validated when written)."""
     if not members:
         return []
-    doc = {"policy": {"first_session_date": date(2000, 1, 3).isoformat()}, "members": list(map(member_doc, members))}
+    doc = {
+        "policy": {"first_session_date": date(2000, 1, 3).isoformat()},
+        "members": list(map(member_doc, members)),
+    }
     return list(engine.parse_input(doc).members)

@@ -138,7 +138,7 @@ class Catalogues:
         return (kind, word) if kind else None
 
     def offer_answer(self, text: str, language: str | None) -> str | None:
-        """"offer_accept" or "offer_decline" when the whole text is one of those words in the reader's
+        """ "offer_accept" or "offer_decline" when the whole text is one of those words in the reader's
         language or English, else None."""
         word = fold_keyword(text)
         for catalogue in (self.for_language(language), self.reference):

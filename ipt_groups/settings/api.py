@@ -9,9 +9,9 @@ from ipt_groups.api.access import coordinator, coordinators_only
 from ipt_groups.api.clock import now
 from ipt_groups.api.fields import JsonBool, Language
 from ipt_groups.checkins import crisis
+from ipt_groups.errors import InvalidInput
 from ipt_groups.extensions import db
 from ipt_groups.messaging.languages import catalogues
-from ipt_groups.errors import InvalidInput
 from ipt_groups.settings import intake, programme
 
 bp = Blueprint("settings", __name__, url_prefix="/api/v1/settings", description="Programme settings")
