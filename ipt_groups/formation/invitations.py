@@ -11,13 +11,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from ipt_groups.audit import record_change, snapshot
 from ipt_groups.cycles import cohort
-from ipt_groups.errors import Conflict
+from ipt_groups.errors import Conflict, InvalidInput
 from ipt_groups.extensions import db
-from ipt_groups.formation.engine.fill import OpenGroup, candidates
+from ipt_groups.formation.engine.fill import OpenGroup, candidates, free_for, suits
 from ipt_groups.formation.waitlist import engine_members, screening_mode, waitlist_query
 from ipt_groups.groups.operations import enrol_member, slot_starts
 from ipt_groups.messaging.outbox import cancel_pending, plan_once
@@ -421,6 +421,34 @@ def _seat_row(invitation: Invitation, then: Invitation | None) -> dict:
         "reason": invitation.reason,
         "offered_next_to": then.member_id if then else None,
     }
+
+
+def invite_by_hand(group: Group, member: Member, actor: str, now: datetime) -> Invitation:
+    """A coordinator offers an open seat to a member of their choosing, under formation's rules."""
+    found = open_group(group, now)
+    if found is None or found.seats <= 0:
+        raise Conflict("no open seat", {"group_id": [f"group {group.id} takes no one now"]})
+    if member.needs_human:
+        raise Conflict(
+            "a human must call first", {"member_id": ["item 9 of their screen: override it first"]}
+        )
+    [mine] = engine_members([member])
+    if not suits(found, mine, match_on(group)):
+        raise InvalidInput(
+            "the member does not suit the group", {"member_id": ["another bucket or facilitator"]}
+        )
+    if not free_for(found, mine):
+        raise InvalidInput("the member is not free", {"member_id": ["not free for every session"]})
+    return invite(group, member, found.starts[0], actor, now)
+
+
+def invitation_query(filters: dict) -> Select:
+    """Invitations matching the filters, newest first."""
+    query = select(Invitation).order_by(Invitation.id.desc())
+    for key in ("group_id", "member_id", "status"):
+        if key in filters:
+            query = query.where(getattr(Invitation, key) == filters[key])
+    return query
 
 
 ON_TICK = (settle_invitations, flag_small_groups)

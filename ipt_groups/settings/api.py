@@ -3,7 +3,7 @@
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ipt_groups.api.access import coordinator, coordinators_only
 from ipt_groups.api.clock import now
@@ -118,12 +118,20 @@ class CrisisPhrases(MethodView):
 
 
 class IntakeSchema(Schema):
-    eligibility_threshold = fields.Int(validate=validate.Range(min=0, max=27))
-    invitation_hours = fields.Int(validate=validate.Range(min=1, max=24 * 14))
-    invitation_reminder_hours = fields.Int(validate=validate.Range(min=0, max=24 * 14))
+    eligibility_threshold = fields.Int(strict=True, validate=validate.Range(min=0, max=27))
+    invitation_hours = fields.Int(strict=True, validate=validate.Range(min=1, max=24 * 14))
+    invitation_reminder_hours = fields.Int(strict=True, validate=validate.Range(min=0, max=24 * 14))
     screening_required = JsonBool()
-    small_group_notice_days = fields.Int(validate=validate.Range(min=0, max=60))
+    small_group_notice_days = fields.Int(strict=True, validate=validate.Range(min=0, max=60))
     referral_line = fields.Dict(keys=Language(), values=fields.Str(validate=validate.Length(max=300)))
+
+
+class IntakeArgs(IntakeSchema):
+    @validates_schema
+    def not_empty(self, data, **kwargs):
+        """A change names at least one setting."""
+        if not data:
+            raise ValidationError({"_schema": ["give at least one setting to change"]})
 
 
 @bp.route("/intake")
@@ -133,7 +141,7 @@ class Intake(MethodView):
         """Eligibility rule, invitation deadline and reminder, screening before formation, small groups."""
         return intake.intake_settings()
 
-    @bp.arguments(IntakeSchema)
+    @bp.arguments(IntakeArgs)
     @bp.response(200, IntakeSchema)
     def put(self, data):
         """Change some intake settings; the others keep their value (audited)."""
