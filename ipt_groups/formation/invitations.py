@@ -239,6 +239,8 @@ def answer_invitation(member: Member, kind: str, now: datetime) -> str | None:
         return accept_invitation(invitation, now) if accept else decline_invitation(invitation, now)
     if invitation.status == "accepted" and accept:
         return _reply(member, "invitation_accepted", _when(invitation, invitation.group, member))
+    if invitation.status == "too_late":
+        return _reply(member, "invitation_taken")
     return _reply(member, "invitation_closed")
 
 
