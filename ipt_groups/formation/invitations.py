@@ -270,8 +270,9 @@ def accept_invitation(invitation: Invitation, now: datetime) -> str:
 
 
 def _locked(group_id: int) -> Group:
-    query = select(Group).where(Group.id == group_id).with_for_update()
-    return db.session.scalars(query.execution_options(populate_existing=True)).one()
+    """The group, its row locked until the transaction ends (PostgreSQL; SQLite has one writer)."""
+    db.session.execute(select(Group.id).where(Group.id == group_id).with_for_update())
+    return db.session.get(Group, group_id, populate_existing=True)
 
 
 def _withdraw_surplus(group: Group, now: datetime) -> None:

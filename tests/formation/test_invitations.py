@@ -3,6 +3,8 @@ the member to the waitlist and offers the seat at once to the best next member f
 bucket, their availability, its facilitator) until the late-join limit; one answer wins the last seat;
 STOP cancels the offer; open seats in existing groups are filled before new groups are formed."""
 
+import os
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -288,3 +290,34 @@ def test_open_seats_are_filled_before_new_groups(client, auth, db, group, make_m
     assert filled == {m.id for m in Member.query.order_by(Member.waitlisted_at).limit(3)}
     assert client.post(f"/api/v1/group-proposals/{r.json['id']}/commit", headers=auth).status_code == 200
     assert {i.member_id for i in Invitation.query.filter_by(group_id=group.id)} == filled
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="two writers at once: PostgreSQL",
+)
+def test_two_yes_at_the_same_instant_one_wins(app, db, group, make_member):
+    """Two connections answer for the last seat together: the group's row lock makes the second wait
+    and count again, so exactly one is enrolled and the other is told the seat was taken."""
+    enrol_member(group, make_member(10), {}, "test", NOW)
+    a, b = make_member(0), make_member(1)
+    invite(db, group, a)
+    invite(db, group, b)
+    enrol_member(group, make_member(11), {}, "test", NOW)
+    db.session.commit()
+    start, replies = threading.Barrier(2), {}
+
+    def answer(phone: str) -> None:
+        with app.app_context():
+            start.wait()
+            replies[phone] = receive_sms(f"SM{phone}", phone, "YES", NOW)
+            db.session.commit()
+
+    threads = [threading.Thread(target=answer, args=(m.phone,)) for m in (a, b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    db.session.expire_all()
+    assert sorted(r.split(",")[0] for r in replies.values()) == ["Sorry Member", "Thanks Member"]
+    assert invitations.enrolled_count(group.id) == 3
