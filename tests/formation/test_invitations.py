@@ -18,9 +18,10 @@ from ipt_groups.groups.operations import enrol_member
 from ipt_groups.messaging.base import RecordingSender
 from ipt_groups.messaging.dispatch import DispatchSettings, run_tick
 from ipt_groups.messaging.timing import QuietHours
-from ipt_groups.models import Alert, AuditEntry, Enrolment, Invitation, Member, Message
+from ipt_groups.models import Alert, AuditEntry, Coordinator, Enrolment, Invitation, Member, Message
 from ipt_groups.worker import ON_TICK
 from tests.conftest import NOW
+from tests.web.conftest import sign_in
 
 FIRST = datetime(2026, 12, 9, 0, 0, tzinfo=UTC)  # Tue 08 Dec 18:00 in Chicago
 TUE_8 = "Tue 08 Dec at 18:00"
@@ -321,3 +322,19 @@ def test_two_yes_at_the_same_instant_one_wins(app, db, group, make_member):
     db.session.expire_all()
     assert sorted(r.split(",")[0] for r in replies.values()) == ["Sorry Member", "Thanks Member"]
     assert invitations.enrolled_count(group.id) == 3
+
+
+def test_the_console_shows_a_groups_seats(client, db, group, make_member):
+    a, b = make_member(0), make_member(1)
+    invite(db, group, a)
+    invite(db, group, b)
+    sms(a, "yes")
+    cora = Coordinator(name="Cora", phone="+12025550777", timezone="America/Chicago")
+    db.session.add(cora)
+    db.session.commit()
+    sign_in(client, "coordinator", cora.id, "Cora")
+    page = client.get(f"/app/console/groups/{group.id}/seats")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "1 of 3 seats taken, 1 offered and waiting for an answer, 1 open" in text
+    assert f'data-member-id="{a.id}"' in text and "accepted" in text and "waiting" in text
