@@ -183,14 +183,20 @@ def test_two_answers_for_the_last_seat_one_wins_the_other_is_told_kindly(db, gro
     assert invitations.enrolled_count(group.id) == 3 and b.status == "waitlisted"
 
 
-def test_the_last_seat_goes_to_one_when_both_hold_an_offer(db, group, make_member):
-    """Over-booked by hand (a coordinator enrolled someone directly): two offers, one seat left."""
+def two_offers_for_one_seat(db, group, make_member) -> tuple[Member, Member]:
+    """A group of 3 with one member, offers to two more, then one enrolled by hand: one seat left."""
     enrol_member(group, make_member(10), {}, "test", NOW)
     a, b = make_member(0), make_member(1)
     invite(db, group, a)
     invite(db, group, b)
     enrol_member(group, make_member(11), {}, "test", NOW)
     db.session.commit()
+    return a, b
+
+
+def test_the_last_seat_goes_to_one_when_both_hold_an_offer(db, group, make_member):
+    """Over-booked by hand (a coordinator enrolled someone directly): two offers, one seat left."""
+    a, b = two_offers_for_one_seat(db, group, make_member)
     assert sms(b, "Y").startswith("Thanks Member, your place is confirmed")
     assert sms(a, "yes") == TAKEN
     assert {i.member_id: i.status for i in db.session.scalars(select(Invitation))} == {
@@ -300,12 +306,7 @@ def test_open_seats_are_filled_before_new_groups(client, auth, db, group, make_m
 def test_two_yes_at_the_same_instant_one_wins(app, db, group, make_member):
     """Two connections answer for the last seat together: the group's row lock makes the second wait
     and count again, so exactly one is enrolled and the other is told the seat was taken."""
-    enrol_member(group, make_member(10), {}, "test", NOW)
-    a, b = make_member(0), make_member(1)
-    invite(db, group, a)
-    invite(db, group, b)
-    enrol_member(group, make_member(11), {}, "test", NOW)
-    db.session.commit()
+    a, b = two_offers_for_one_seat(db, group, make_member)
     start, replies = threading.Barrier(2), {}
 
     def answer(phone: str) -> None:
@@ -338,3 +339,17 @@ def test_the_console_shows_a_groups_seats(client, db, group, make_member):
     text = page.get_data(as_text=True)
     assert "1 of 3 seats taken, 1 offered and waiting for an answer, 1 open" in text
     assert f'data-member-id="{a.id}"' in text and "accepted" in text and "waiting" in text
+
+
+def test_the_proposal_page_shows_open_seats_apart_from_new_groups(client, auth, db, group, make_member):
+    filled = make_member(0)
+    r = client.post(
+        "/api/v1/group-proposals", json={"policy": {"first_session_date": "2027-01-12"}}, headers=auth
+    )
+    cora = Coordinator(name="Cora", phone="+12025550777", timezone="America/Chicago")
+    db.session.add(cora)
+    db.session.commit()
+    sign_in(client, "coordinator", cora.id, "Cora")
+    text = client.get(f"/app/console/proposals/{r.json['id']}").get_data(as_text=True)
+    assert "0 new groups" in text and "1 open seats filled in existing groups" in text
+    assert f'data-group-id="{group.id}"' in text and filled.name in text
