@@ -212,7 +212,8 @@ def enrolled_count(group_id: int) -> int:
 
 def offered(group_id: int) -> list[Invitation]:
     """The group's offers still waiting for an answer."""
-    return list(db.session.scalars(select(Invitation).filter_by(group_id=group_id, status="offered")))
+    query = select(Invitation).filter_by(group_id=group_id, status="offered").order_by(Invitation.id)
+    return list(db.session.scalars(query))
 
 
 def open_invitation(member_id: int) -> Invitation | None:

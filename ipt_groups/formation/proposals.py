@@ -273,8 +273,13 @@ def _recount(result: dict) -> None:
     placed = sum(len(g["member_ids"]) for g in result["groups"])
     for g in result["groups"]:
         g["size"] = len(g["member_ids"])
+    fills = result.get("fills", [])
+    for fill in fills:
+        fill["size"] = len(fill["member_ids"])
+    result["fills"] = [f for f in fills if f["member_ids"]]
     result["stats"] = {
         **result["stats"],
+        "filled_seats": sum(f["size"] for f in result["fills"]),
         "placed": placed,
         "unplaced": len(result["unplaced"]),
         "groups": len(result["groups"]),
@@ -302,6 +307,10 @@ def commit(proposal: GroupProposal, actor: str, now: datetime) -> GroupProposal:
 
 
 def _refuse_if_stale(proposal: GroupProposal) -> None:
+    """409 when a member or facilitator changed since the proposal, or a member it places received an
+    offer since (a seat freed elsewhere went to them)."""
+    result = proposal.result
+    placed = {m for g in [*result["groups"], *result.get("fills", [])] for m in g["member_ids"]}
     changed = []
     for kind, model in (("members", Member), ("facilitators", Facilitator)):
         seen = proposal.fingerprint[kind]
@@ -315,7 +324,7 @@ def _refuse_if_stale(proposal: GroupProposal) -> None:
                 row is None
                 or row.updated_at.isoformat() != stamp
                 or getattr(row, "status", "waitlisted") != "waitlisted"
-                or (kind == "members" and invitations.open_invitation(row.id) is not None)
+                or (kind == "members" and row.id in placed and invitations.open_invitation(row.id))
             ):
                 changed.append(f"{kind[:-1]} {key}")
     if changed:

@@ -295,8 +295,13 @@ def test_open_seats_are_filled_before_new_groups(client, auth, db, group, make_m
     assert new["kind"] == "new" and new["size"] == 6 and r.json["stats"]["filled_seats"] == 3
     filled = set(fill["member_ids"])
     assert filled == {m.id for m in Member.query.order_by(Member.waitlisted_at).limit(3)}
+    out = sorted(filled)[0]
+    edit = {"op": "move_member", "member_id": out, "to_group": None}
+    moved = client.patch(f"/api/v1/group-proposals/{r.json['id']}", json=edit, headers=auth)
+    assert moved.status_code == 200 and moved.json["stats"]["filled_seats"] == 2
+    assert out not in moved.json["fills"][0]["member_ids"] and moved.json["fills"][0]["size"] == 2
     assert client.post(f"/api/v1/group-proposals/{r.json['id']}/commit", headers=auth).status_code == 200
-    assert {i.member_id for i in Invitation.query.filter_by(group_id=group.id)} == filled
+    assert {i.member_id for i in Invitation.query.filter_by(group_id=group.id)} == filled - {out}
 
 
 @pytest.mark.skipif(
