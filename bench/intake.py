@@ -156,8 +156,7 @@ def backfill(sim: Sim, group: SimGroup, now: datetime) -> None:
     found = open_group(sim, group, now)
     if found is None or found.seats <= 0:
         return
-    pool = [m for m in waiting_members(sim) if m.id not in group.tried]
-    best = candidates(found, pool, tuple(POLICY["match_on"]))
+    best = candidates(found, waiting_members(sim), tuple(POLICY["match_on"]))
     if best:
         sim.backfills += 1
         offer(sim, group, best[0].id, now)
@@ -175,6 +174,7 @@ def open_group(sim: Sim, group: SimGroup, now: datetime) -> OpenGroup | None:
         seats=group.seats - len(group.members) - len(group.offered),
         facilitator_languages=frozenset(fac["languages"]),
         facilitator_areas=frozenset(fac["problem_areas"]),
+        excluded=frozenset(group.tried),
     )
 
 

@@ -128,8 +128,9 @@ def offer_seat(group: Group, now: datetime, replaces: Invitation | None = None) 
     found = open_group(group, now)
     if found is None or found.seats <= 0:
         return None
-    tried = set(db.session.scalars(select(Invitation.member_id).filter_by(group_id=group.id)))
-    waiting = [m for m in db.session.scalars(waitlist_query(screening_mode(None))) if m.id not in tried]
+    waiting = [
+        m for m in db.session.scalars(waitlist_query(screening_mode(None))) if m.id not in found.excluded
+    ]
     best = candidates(found, engine_members(waiting), match_on(group))
     if not best:
         return None
@@ -160,6 +161,7 @@ def open_group(group: Group, now: datetime) -> OpenGroup | None:
         seats=group.max_size - enrolled_count(group.id) - len(offered(group.id)),
         facilitator_languages=frozenset(facilitator.languages),
         facilitator_areas=frozenset(facilitator.problem_areas or ()),
+        excluded=frozenset(db.session.scalars(select(Invitation.member_id).filter_by(group_id=group.id))),
     )
 
 

@@ -358,3 +358,19 @@ def test_the_proposal_page_shows_open_seats_apart_from_new_groups(client, auth, 
     text = client.get(f"/app/console/proposals/{r.json['id']}").get_data(as_text=True)
     assert "0 new groups" in text and "1 open seats filled in existing groups" in text
     assert f'data-group-id="{group.id}"' in text and filled.name in text
+
+
+def test_a_proposal_never_fills_a_seat_with_a_member_who_was_offered_that_group(
+    client, auth, db, group, make_member
+):
+    declined = make_member(0, waitlisted_at=NOW - timedelta(days=30))
+    invite(db, group, declined)
+    sms(declined, "no")  # nobody else waits, so the seat stays open
+    newer = make_member(1)
+    r = client.post(
+        "/api/v1/group-proposals", json={"policy": {"first_session_date": "2027-01-12"}}, headers=auth
+    )
+    assert r.status_code == 201, r.json
+    [fill] = r.json["fills"]
+    assert fill["member_ids"] == [newer.id]
+    assert [u["member_id"] for u in r.json["unplaced"]] == [declined.id]

@@ -24,6 +24,7 @@ class OpenGroup:
     seats: int
     facilitator_languages: frozenset[str]
     facilitator_areas: frozenset[str]  # empty: any
+    excluded: frozenset = frozenset()  # members offered this group before: never offered it again
 
 
 def suits(group: OpenGroup, member: Member, match_on: tuple[str, ...]) -> bool:
@@ -49,7 +50,9 @@ def free_for(group: OpenGroup, member: Member) -> bool:
 
 def candidates(group: OpenGroup, members: list[Member], match_on: tuple[str, ...]) -> list[Member]:
     """The members who may take a seat in the group, who has waited longest first."""
-    fitting = [m for m in members if suits(group, m, match_on) and free_for(group, m)]
+    fitting = [
+        m for m in members if m.id not in group.excluded and suits(group, m, match_on) and free_for(group, m)
+    ]
     return sorted(fitting, key=lambda m: (m.waitlisted_at, str(m.id)))
 
 
