@@ -374,3 +374,15 @@ def test_a_proposal_never_fills_a_seat_with_a_member_who_was_offered_that_group(
     [fill] = r.json["fills"]
     assert fill["member_ids"] == [newer.id]
     assert [u["member_id"] for u in r.json["unplaced"]] == [declined.id]
+
+
+def test_the_alerts_board_shows_a_small_group_with_its_choices(client, db, group, make_member):
+    invite(db, group, make_member(0))
+    invitations.flag_small_groups(FIRST - timedelta(days=6))
+    cora = Coordinator(name="Cora", phone="+12025550777", timezone="America/Chicago")
+    db.session.add(cora)
+    db.session.commit()
+    sign_in(client, "coordinator", cora.id, "Cora")
+    text = client.get("/app/alerts").get_data(as_text=True)
+    assert "Group below its minimum" in text and "0 accepted and 1 still deciding, of at least 2" in text
+    assert "merge it with another group, postpone its start, or start smaller" in text
