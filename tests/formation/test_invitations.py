@@ -386,3 +386,11 @@ def test_the_alerts_board_shows_a_small_group_with_its_choices(client, db, group
     text = client.get("/app/alerts").get_data(as_text=True)
     assert "Group below its minimum" in text and "0 accepted and 1 still deciding, of at least 2" in text
     assert "merge it with another group, postpone its start, or start smaller" in text
+
+
+def test_a_member_who_was_invited_is_withdrawn_not_deleted(client, auth, db, group, make_member):
+    member = make_member(0)
+    invite(db, group, member)
+    r = client.delete(f"/api/v1/members/{member.id}", headers=auth)
+    assert r.status_code == 409 and "invited to a group" in str(r.json["errors"])
+    assert db.session.get(Member, member.id) is not None
