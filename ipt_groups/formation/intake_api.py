@@ -5,11 +5,11 @@ from marshmallow import Schema, fields, validate
 
 from ipt_groups.api.access import coordinator, coordinators_only
 from ipt_groups.api.clock import now
-from ipt_groups.api.fields import Id
+from ipt_groups.api.fields import Id, JsonBool
 from ipt_groups.api.pages import paginate_query
 from ipt_groups.extensions import db
 from ipt_groups.formation import invitations
-from ipt_groups.models import Group, Member
+from ipt_groups.models import Group, Invitation, Member
 from ipt_groups.models.intake import INVITATION_STATUSES
 
 bp = Blueprint("intake", __name__, url_prefix="/api/v1", description="Invitations and seats")
@@ -64,6 +64,10 @@ class InviteArgs(Schema):
     member_id = Id(required=True)
 
 
+class AnswerArgs(Schema):
+    accept = JsonBool(required=True, metadata={"description": "the member's answer, taken by phone"})
+
+
 @bp.route("/groups/<int:group_id>/seats", methods=["GET"])
 @bp.response(200, SeatsSchema)
 def group_seats(group_id):
@@ -91,3 +95,15 @@ def invite(data, group_id):
 def list_invitations(filters, pagination_parameters):
     """Invitations, newest first (filters group_id, member_id, status)."""
     return paginate_query(invitations.invitation_query(filters), pagination_parameters)
+
+
+@bp.route("/invitations/<int:invitation_id>/answer", methods=["POST"])
+@bp.arguments(AnswerArgs)
+@bp.response(200, InvitationSchema)
+def answer(data, invitation_id):
+    """Record a member's answer taken by phone, as if they had texted YES or NO (409 once it is closed)."""
+    invitation = invitations.answer_by_hand(
+        Invitation.get_or_404(invitation_id), data["accept"], coordinator().actor, now()
+    )
+    db.session.commit()
+    return invitation

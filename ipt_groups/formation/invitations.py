@@ -448,6 +448,20 @@ def invite_by_hand(group: Group, member: Member, actor: str, now: datetime) -> I
     return invite(group, member, found.starts[0], actor, now)
 
 
+def answer_by_hand(invitation: Invitation, accept: bool, actor: str, now: datetime) -> Invitation:
+    """A member's answer a coordinator took by phone: the same as their YES or NO by SMS (audited as
+    the coordinator's)."""
+    if not (invitation.status == "offered" or (accept and invitation.status == "expired")):
+        raise Conflict("the invitation is closed", {"accept": [f"the invitation is {invitation.status}"]})
+    before = {"status": invitation.status}
+    if accept:
+        accept_invitation(invitation, now)
+    else:
+        decline_invitation(invitation, now)
+    record_change(actor, "invitation.answer_by_phone", invitation, before, {"status": invitation.status})
+    return invitation
+
+
 def invitation_query(filters: dict) -> Select:
     """Invitations matching the filters, newest first."""
     query = select(Invitation).order_by(Invitation.id.desc())

@@ -88,6 +88,7 @@ ROUTES = [
     ("GET", "/api/v1/groups/{group_id}/seats", COORDINATOR),
     ("POST", "/api/v1/groups/{group_id}/invitations", COORDINATOR),
     ("GET", "/api/v1/invitations", COORDINATOR),
+    ("POST", "/api/v1/invitations/{invitation_id}/answer", COORDINATOR),
     ("GET", "/api/v1/members/{member_id}/screenings", COORDINATOR),
     ("POST", "/api/v1/members/{member_id}/screenings", COORDINATOR),
 ]

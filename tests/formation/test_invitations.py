@@ -394,3 +394,17 @@ def test_a_member_who_was_invited_is_withdrawn_not_deleted(client, auth, db, gro
     r = client.delete(f"/api/v1/members/{member.id}", headers=auth)
     assert r.status_code == 409 and "invited to a group" in str(r.json["errors"])
     assert db.session.get(Member, member.id) is not None
+
+
+def test_an_answer_taken_by_phone_counts_as_the_text_would(client, auth, db, group, make_member):
+    by_phone, declines, nxt = make_member(0, sms_consent=False), make_member(1), make_member(2)
+    first, second = invite(db, group, by_phone), invite(db, group, declines)
+    url = "/api/v1/invitations/{}/answer"
+    assert client.post(url.format(first.id), json={}, headers=auth).status_code == 422
+    r = client.post(url.format(first.id), json={"accept": True}, headers=auth)
+    assert r.status_code == 200 and r.json["status"] == "accepted" and by_phone.status == "enrolled"
+    assert (
+        client.post(url.format(second.id), json={"accept": False}, headers=auth).json["status"] == "declined"
+    )
+    assert offer_to(nxt).replaces_id == second.id
+    assert client.post(url.format(second.id), json={"accept": True}, headers=auth).status_code == 409
