@@ -133,7 +133,8 @@ def settle_screens(now: datetime) -> int:
     """SMS screens whose check-in has closed (answered, expired, cancelled by STOP) or was never sent
     are decided; the member is told the outcome unless a human must call them first."""
     settled = 0
-    for screening in db.session.scalars(select(Screening).filter_by(method="sms", outcome="pending")):
+    pending = select(Screening).filter_by(method="sms", outcome="pending")
+    for screening in list(db.session.scalars(pending)):
         member = db.session.get(Member, screening.member_id)
         checkin = _checkin_of(screening)
         if checkin is None and _sent_or_waiting(screening):

@@ -129,7 +129,9 @@ def offer_seat(group: Group, now: datetime, replaces: Invitation | None = None) 
     if found is None or found.seats <= 0:
         return None
     waiting = [
-        m for m in db.session.scalars(waitlist_query(screening_mode(None))) if m.id not in found.excluded
+        m
+        for m in db.session.scalars(waitlist_query(screening_mode(None)))
+        if m.id not in found.excluded and m.opted_out_at is None  # an offer they could not be told of
     ]
     best = candidates(found, engine_members(waiting), match_on(group))
     if not best:
@@ -339,9 +341,8 @@ def settle_invitations(now: datetime) -> int:
     """Offers past their deadline expire (the member stays on the waitlist) and offers to members who
     opted out or left the waitlist close; each frees its seat for the next member."""
     settled = 0
-    for invitation in db.session.scalars(
-        select(Invitation).filter_by(status="offered").order_by(Invitation.id)
-    ):
+    waiting = select(Invitation).filter_by(status="offered").order_by(Invitation.id)
+    for invitation in list(db.session.scalars(waiting)):  # offering seats adds offers: read them first
         member = invitation.member
         if member.opted_out_at is not None or member.status != "waitlisted":
             _close(invitation, "cancelled", "the member opted out or left the waitlist", now)
