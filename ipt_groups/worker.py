@@ -29,7 +29,7 @@ from ipt_groups.checkins import sending as checkin_sending
 from ipt_groups.checkins.escalation import escalate_due
 from ipt_groups.cycles.operations import quiet_hours
 from ipt_groups.extensions import db
-from ipt_groups.formation import invitations
+from ipt_groups.formation import invitations, seats
 from ipt_groups.leader import Leadership
 from ipt_groups.logs import log_context
 from ipt_groups.messaging import make_sender
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 # The leader's work besides expiry: close check-ins, decide screens, settle invitations (in that
 # order: a screen's check-in closes before the screen is decided).
-ON_TICK = (*checkin_sending.ON_TICK, *screening.ON_TICK, *invitations.ON_TICK)
+ON_TICK = (*checkin_sending.ON_TICK, *screening.ON_TICK, *invitations.ON_TICK, *seats.ON_TICK)
 
 
 def worker_id() -> str:

@@ -8,7 +8,7 @@ from ipt_groups.api.clock import now
 from ipt_groups.api.fields import Id, JsonBool
 from ipt_groups.api.pages import paginate_query
 from ipt_groups.extensions import db
-from ipt_groups.formation import invitations
+from ipt_groups.formation import invitations, seats
 from ipt_groups.models import Group, Invitation, Member
 from ipt_groups.models.intake import INVITATION_STATUSES
 
@@ -41,7 +41,7 @@ class SeatSchema(Schema):
     invitation_id = fields.Int()
     member_id = fields.Int()
     name = fields.Str(metadata={"description": "first name"})
-    state = fields.Str(metadata={"description": ", ".join(invitations.SEAT_STATES.values())})
+    state = fields.Str(metadata={"description": ", ".join(seats.SEAT_STATES.values())})
     offered_at = fields.AwareDateTime()
     deadline_at = fields.AwareDateTime()
     responded_at = fields.AwareDateTime(allow_none=True)
@@ -73,7 +73,7 @@ class AnswerArgs(Schema):
 def group_seats(group_id):
     """The group's seats: accepted, waiting for an answer, declined or unanswered (and offered next to
     whom), taken by someone else first, and how many are open."""
-    return invitations.seats(Group.get_or_404(group_id), now())
+    return seats.seats(Group.get_or_404(group_id), now())
 
 
 @bp.route("/groups/<int:group_id>/invitations", methods=["POST"])
@@ -94,7 +94,7 @@ def invite(data, group_id):
 @bp.paginate()
 def list_invitations(filters, pagination_parameters):
     """Invitations, newest first (filters group_id, member_id, status)."""
-    return paginate_query(invitations.invitation_query(filters), pagination_parameters)
+    return paginate_query(seats.invitation_query(filters), pagination_parameters)
 
 
 @bp.route("/invitations/<int:invitation_id>/answer", methods=["POST"])

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 
 from ipt_groups.audit import record_change, snapshot
 from ipt_groups.cycles import cohort
@@ -23,7 +23,6 @@ from ipt_groups.groups.operations import enrol_member, slot_starts
 from ipt_groups.messaging.outbox import cancel_pending, plan_once
 from ipt_groups.messaging.texts import first_name, local_when
 from ipt_groups.models import (
-    Alert,
     Cycle,
     Enrolment,
     Group,
@@ -40,14 +39,6 @@ from ipt_groups.settings.programme import catalogue_for
 ACTOR = "intake"  # who offers a seat again on its own
 PLANNED_WEEKS = 12  # a group not yet dated is checked against this many weekly sessions
 ANSWERS_FOR = timedelta(days=30)  # a YES or NO this long after an offer is no longer read as an answer
-SEAT_STATES = {
-    "offered": "waiting",
-    "accepted": "accepted",
-    "declined": "declined",
-    "expired": "no_reply",
-    "cancelled": "cancelled",
-    "too_late": "too_late",
-}
 
 
 # --- offering ---------------------------------------------------------------------------------------
@@ -356,80 +347,6 @@ def settle_invitations(now: datetime) -> int:
     return settled
 
 
-def flag_small_groups(now: datetime) -> int:
-    """A group not yet started whose accepted members are below its minimum a set time before its first
-    session is flagged to coordinators once, with the choices: merge, postpone, start smaller."""
-    notice = timedelta(days=intake_settings()["small_group_notice_days"])
-    flagged = 0
-    waiting = select(Group).where(Group.status.in_(("forming", "scheduled")), Group.min_size.is_not(None))
-    for group in db.session.scalars(waiting):
-        starts = remaining_starts(group, now)
-        if not starts or starts[0] - now > notice or enrolled_count(group.id) >= group.min_size:
-            continue
-        key = f"small_group:g{group.id}"
-        if db.session.scalar(select(Alert.id).filter_by(dedupe_key=key)):
-            continue
-        db.session.add(
-            Alert(
-                kind="small_group",
-                group_id=group.id,
-                dedupe_key=key,
-                created_at=now,
-                detail={
-                    "accepted": enrolled_count(group.id),
-                    "waiting": len(offered(group.id)),
-                    "min_size": group.min_size,
-                    "first_session": starts[0].isoformat(),
-                    "choices": ["merge", "postpone", "start_smaller"],
-                },
-            )
-        )
-        flagged += 1
-    db.session.flush()
-    return flagged
-
-
-# --- what the coordinator sees ----------------------------------------------------------------------
-
-
-def seats(group: Group, now: datetime) -> dict:
-    """The group's seats: who accepted, who is still deciding, who declined or did not answer and to
-    whom their seat was offered next, and how many seats are open."""
-    invitations = list(
-        db.session.scalars(select(Invitation).filter_by(group_id=group.id).order_by(Invitation.id))
-    )
-    next_offer = {i.replaces_id: i for i in invitations if i.replaces_id}
-    rows = [_seat_row(i, next_offer.get(i.id)) for i in invitations]
-    counts = {state: sum(r["state"] == state for r in rows) for state in SEAT_STATES.values()}
-    enrolled = enrolled_count(group.id)
-    found = open_group(group, now)
-    return {
-        "group_id": group.id,
-        "max_size": group.max_size,
-        "min_size": group.min_size,
-        "enrolled": enrolled,
-        "open": max(group.max_size - enrolled - counts["waiting"], 0),
-        "taking_members": found is not None,
-        "counts": counts,
-        "seats": rows,
-    }
-
-
-def _seat_row(invitation: Invitation, then: Invitation | None) -> dict:
-    member = invitation.member
-    return {
-        "invitation_id": invitation.id,
-        "member_id": member.id,
-        "name": first_name(member.name, member.preferred_name),
-        "state": SEAT_STATES[invitation.status],
-        "offered_at": invitation.offered_at,
-        "deadline_at": invitation.deadline_at,
-        "responded_at": invitation.responded_at,
-        "reason": invitation.reason,
-        "offered_next_to": then.member_id if then else None,
-    }
-
-
 def invite_by_hand(group: Group, member: Member, actor: str, now: datetime) -> Invitation:
     """A coordinator offers an open seat to a member of their choosing, under formation's rules."""
     found = open_group(group, now)
@@ -463,13 +380,4 @@ def answer_by_hand(invitation: Invitation, accept: bool, actor: str, now: dateti
     return invitation
 
 
-def invitation_query(filters: dict) -> Select:
-    """Invitations matching the filters, newest first."""
-    query = select(Invitation).order_by(Invitation.id.desc())
-    for key in ("group_id", "member_id", "status"):
-        if key in filters:
-            query = query.where(getattr(Invitation, key) == filters[key])
-    return query
-
-
-ON_TICK = (settle_invitations, flag_small_groups)
+ON_TICK = (settle_invitations,)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ipt_groups.checkins.inbox import receive_sms
 from ipt_groups.checkins.sending import KINDS
 from ipt_groups.cycles.operations import start_cycle
-from ipt_groups.formation import invitations
+from ipt_groups.formation import invitations, seats
 from ipt_groups.groups.operations import enrol_member
 from ipt_groups.messaging.base import RecordingSender
 from ipt_groups.messaging.dispatch import DispatchSettings, run_tick
@@ -160,7 +160,7 @@ def test_no_offer_once_the_late_join_limit_is_reached(db, group, make_member):
     assert invitations.open_group(group, after_session_3) is None
     sms(member, "no", at=after_session_3)
     assert offer_to(nxt) is None
-    assert invitations.seats(group, after_session_3)["taking_members"] is False
+    assert seats.seats(group, after_session_3)["taking_members"] is False
 
 
 def test_two_answers_for_the_last_seat_one_wins_the_other_is_told_kindly(db, group, make_member):
@@ -251,13 +251,13 @@ def test_the_seats_show_accepted_waiting_declined_and_who_the_seat_went_to(
     sms(b, "no")  # the seat goes to c
     r = client.get(f"/api/v1/groups/{group.id}/seats", headers=auth)
     assert r.status_code == 200, r.json
-    seats = {s["member_id"]: s for s in r.json["seats"]}
-    assert (seats[a.id]["state"], seats[b.id]["state"], seats[c.id]["state"]) == (
+    by_member = {s["member_id"]: s for s in r.json["seats"]}
+    assert (by_member[a.id]["state"], by_member[b.id]["state"], by_member[c.id]["state"]) == (
         "accepted",
         "declined",
         "waiting",
     )
-    assert seats[b.id]["offered_next_to"] == c.id
+    assert by_member[b.id]["offered_next_to"] == c.id
     assert (r.json["enrolled"], r.json["open"], r.json["counts"]["waiting"]) == (1, 1, 1)
 
 
@@ -275,9 +275,9 @@ def test_a_coordinator_offers_a_seat_by_hand_under_the_same_rules(client, auth, 
 def test_a_small_group_is_flagged_once_with_the_choices(db, group, make_member):
     invite(db, group, make_member(0))
     week_before = FIRST - timedelta(days=6)
-    assert invitations.flag_small_groups(NOW) == 0  # 13 days before: not yet
-    assert invitations.flag_small_groups(week_before) == 1
-    assert invitations.flag_small_groups(week_before) == 0
+    assert seats.flag_small_groups(NOW) == 0  # 13 days before: not yet
+    assert seats.flag_small_groups(week_before) == 1
+    assert seats.flag_small_groups(week_before) == 0
     alert = db.session.scalar(select(Alert).filter_by(kind="small_group"))
     assert alert.group_id == group.id and alert.detail["choices"] == ["merge", "postpone", "start_smaller"]
     assert (alert.detail["accepted"], alert.detail["waiting"], alert.detail["min_size"]) == (0, 1, 2)
@@ -378,7 +378,7 @@ def test_a_proposal_never_fills_a_seat_with_a_member_who_was_offered_that_group(
 
 def test_the_alerts_board_shows_a_small_group_with_its_choices(client, db, group, make_member):
     invite(db, group, make_member(0))
-    invitations.flag_small_groups(FIRST - timedelta(days=6))
+    seats.flag_small_groups(FIRST - timedelta(days=6))
     cora = Coordinator(name="Cora", phone="+12025550777", timezone="America/Chicago")
     db.session.add(cora)
     db.session.commit()
