@@ -176,8 +176,10 @@ def match_on(group: Group) -> tuple[str, ...]:
 
 
 def remaining_starts(group: Group, now: datetime) -> list[datetime]:
-    """The UTC starts of the sessions a member joining now would attend: the cycle's, once dated;
-    before that, weekly from the planned first session (or the next slot)."""
+    """The UTC starts of the sessions a member joining now would attend: the cycle's, once dated
+    (the late-join limit then closes the group); before that, weekly from the planned first session,
+    none once that has begun (an undated group takes members until its start); a group made by hand
+    with no planned start, weekly from its next slot."""
     if db.session.scalar(select(Cycle.id).filter_by(group_id=group.id)) is not None:
         sessions = select(GroupSession.starts_at).where(
             GroupSession.group_id == group.id,
@@ -185,10 +187,10 @@ def remaining_starts(group: Group, now: datetime) -> list[datetime]:
             GroupSession.starts_at > now,
         )
         return list(db.session.scalars(sessions.order_by(GroupSession.starts_at)))
-    first = group.first_session_date
-    if first is None or _midnight(first, group.timezone) <= now:
+    if group.first_session_date is None:
         return [s for s in slot_starts(group, now, PLANNED_WEEKS) if s > now]
-    return slot_starts(group, _midnight(first, group.timezone), PLANNED_WEEKS)
+    planned = slot_starts(group, _midnight(group.first_session_date, group.timezone), PLANNED_WEEKS)
+    return planned if planned[0] > now else []
 
 
 def _midnight(day: date, tz: str) -> datetime:

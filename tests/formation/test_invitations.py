@@ -408,3 +408,12 @@ def test_an_answer_taken_by_phone_counts_as_the_text_would(client, auth, db, gro
     )
     assert offer_to(nxt).replaces_id == second.id
     assert client.post(url.format(second.id), json={"accept": True}, headers=auth).status_code == 409
+
+
+def test_a_group_not_yet_dated_takes_members_until_its_planned_start(db, group, make_member):
+    member = make_member(0)
+    invite(db, group, member)
+    nxt = make_member(1)
+    assert invitations.open_group(group, FIRST - timedelta(minutes=1)) is not None
+    sms(member, "no", at=FIRST)  # the first session has begun and no cycle was dated
+    assert offer_to(nxt) is None and invitations.open_group(group, FIRST) is None
