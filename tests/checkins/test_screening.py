@@ -217,3 +217,12 @@ def test_the_referral_line_follows_the_not_eligible_text_in_the_members_language
 )
 def test_the_rule_is_ten_or_more_by_default(total, outcome):
     assert screening.outcome_for(total, 10) == outcome
+
+
+def test_stop_before_the_screen_is_sent_leaves_it_incomplete(client, auth, make_member):
+    member = make_member(0)
+    client.post(URL.format(member.id), json={"method": "sms"}, headers=auth)
+    sms(member, "STOP", at=NOW)  # quiet hours held the screen; STOP cancels it
+    assert tick(DAYTIME) == []
+    decided = _db.session.scalar(select(Screening).filter_by(member_id=member.id))
+    assert decided.outcome == "incomplete" and member.eligibility is None

@@ -417,3 +417,20 @@ def test_a_group_not_yet_dated_takes_members_until_its_planned_start(db, group, 
     assert invitations.open_group(group, FIRST - timedelta(minutes=1)) is not None
     sms(member, "no", at=FIRST)  # the first session has begun and no cycle was dated
     assert offer_to(nxt) is None and invitations.open_group(group, FIRST) is None
+
+
+def test_the_deadline_and_reminder_are_settings_and_the_reminder_goes_once(
+    client, auth, db, group, make_member
+):
+    body = {"invitation_hours": 72, "invitation_reminder_hours": 24}
+    assert client.put("/api/v1/settings/intake", json=body, headers=auth).status_code == 200
+    bad = {"invitation_reminder_hours": 72}
+    assert client.put("/api/v1/settings/intake", json=bad, headers=auth).status_code == 422
+    member = make_member(0)
+    invitation = invite(db, group, member, at=DAYTIME)
+    assert invitation.deadline_at == DAYTIME + timedelta(hours=72)
+    tick(DAYTIME)
+    assert tick(DAYTIME + timedelta(hours=47)).sent == []
+    [reminder] = tick(DAYTIME + timedelta(hours=48)).sent
+    assert reminder.body.startswith("Hi Member, your place in the group (first meeting Tue 08 Dec at 18:00)")
+    assert tick(DAYTIME + timedelta(hours=49)).sent == []
