@@ -24,10 +24,12 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
 
 from ipt_groups import metrics, signin
+from ipt_groups.checkins import screening
 from ipt_groups.checkins import sending as checkin_sending
 from ipt_groups.checkins.escalation import escalate_due
 from ipt_groups.cycles.operations import quiet_hours
 from ipt_groups.extensions import db
+from ipt_groups.formation import invitations, seats
 from ipt_groups.leader import Leadership
 from ipt_groups.logs import log_context
 from ipt_groups.messaging import make_sender
@@ -40,6 +42,11 @@ from ipt_groups.messaging.workers import beat, forget_dead, recover_dead_claims,
 from ipt_groups.settings.programme import message_texts
 
 log = logging.getLogger(__name__)
+
+
+# The leader's work besides expiry: close check-ins, decide screens, settle invitations (in that
+# order: a screen's check-in closes before the screen is decided).
+ON_TICK = (*checkin_sending.ON_TICK, *screening.ON_TICK, *invitations.ON_TICK, *seats.ON_TICK)
 
 
 def worker_id() -> str:
@@ -62,7 +69,7 @@ def dispatch_settings(worker: str, lead: bool = True) -> DispatchSettings:
         budget_s=config["SCHEDULER_TICK_SECONDS"] * 0.8,
         programme=config["PROGRAMME_NAME"],
         kinds={**checkin_sending.KINDS, **signin.KINDS},
-        on_tick=checkin_sending.ON_TICK,
+        on_tick=ON_TICK,
         lead=lead,
         clock=lambda: datetime.now(UTC),
     )

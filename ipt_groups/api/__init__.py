@@ -21,9 +21,10 @@ def register(app: Flask) -> None:
     from ipt_groups.api import access_log, apidoc, health, monitoring
     from ipt_groups.attendance import api as attendance
     from ipt_groups.checkins import api as checkins
-    from ipt_groups.checkins import webhooks
+    from ipt_groups.checkins import screening_api, webhooks
     from ipt_groups.cycles import api as cycles
     from ipt_groups.formation import api as formation
+    from ipt_groups.formation import intake_api
     from ipt_groups.groups import api as groups
     from ipt_groups.messaging import api as messaging
     from ipt_groups.people import api as people
@@ -44,10 +45,12 @@ def register(app: Flask) -> None:
         people.coordinators_bp,
         groups.bp,
         formation.bp,
+        intake_api.bp,
         cycles.cycles_bp,
         cycles.meetings_bp,
         messaging.bp,
         checkins.bp,
+        screening_api.bp,
         attendance.bp,
         settings.bp,
         attendance.feeds,

@@ -20,6 +20,7 @@ from ipt_groups.checkins.conversations import (
 )
 from ipt_groups.checkins.replies import classify
 from ipt_groups.extensions import db
+from ipt_groups.formation.invitations import answer_invitation, cancel_invitations
 from ipt_groups.messaging.languages import catalogues
 from ipt_groups.messaging.outbox import plan_once
 from ipt_groups.messaging.refusals import opt_out, safety_text_failed
@@ -144,6 +145,7 @@ def _split_crisis(record: InboundMessage, language: str | None, now: datetime):
 def _stop(member: Member, record: InboundMessage, now: datetime) -> None:
     cancelled = opt_out(member, now, f"SMS {record.body.strip()[:20].upper()}")
     close_open(member.id, now, "cancelled")
+    cancel_invitations(member, now, "the member texted STOP")
     record.handled = {**record.handled, "cancelled_messages": cancelled}
     return None  # the carrier and Twilio confirm an opt-out themselves; a second text would be noise
 
@@ -171,11 +173,23 @@ def _other(member: Member, record: InboundMessage, now: datetime, quiet: bool) -
             return None
         record.kind, record.handled = "checkin_answer", {**record.handled, "checkin_id": checkin.id}
         return answer_checkin(checkin, member, record.body, now)
+    if not quiet and (offer := _offer_answer(member, record, now)) is not None:
+        return offer
     late = answer_late(checkin, member, record.body, now) if checkin is not None else None
     if late is not None:
         record.kind, record.handled = "checkin_answer", {**record.handled, "late_checkin_id": checkin.id}
         return late
     return None if quiet else _text(member, "ack")
+
+
+def _offer_answer(member: Member, record: InboundMessage, now: datetime) -> str | None:
+    """YES/SÍ or NO to the member's latest invitation to a group, if they have one to answer (never
+    while a check-in is open: "no" and "sí" answer its item 9)."""
+    kind = catalogues().offer_answer(record.body, member.language)
+    reply = answer_invitation(member, kind, now) if kind else None
+    if reply is not None:
+        record.kind = kind
+    return reply
 
 
 def _rsvp(member: Member, record: InboundMessage, now: datetime) -> str:

@@ -28,6 +28,7 @@ from ipt_groups.models import (
     Group,
     GroupSession,
     IndividualMeeting,
+    Invitation,
     Member,
     Message,
     Rsvp,
@@ -35,6 +36,7 @@ from ipt_groups.models import (
 from ipt_groups.people.roster import create_facilitator, create_member
 from ipt_groups.progress import Track, untracked
 from ipt_groups.vocabulary import DAYS, PROBLEM_AREAS
+from ipt_groups.worker import ON_TICK
 
 ACTOR = "cli:simulation"
 EVENINGS = [{"day": d, "start": "17:00", "end": "21:00"} for d in ("mon", "tue", "wed", "thu")]
@@ -146,7 +148,8 @@ def form_and_schedule(sim: Simulation, track: Track = untracked) -> dict:
     for _ in track([policy], 1, f"Forming groups (up to {policy['time_limit_s']} s)"):
         proposal = formation.propose(policy, {}, ACTOR, sim.start)
     formation.commit(proposal, ACTOR, sim.start)
-    placed = db.session.scalar(select(Member.phone).where(Member.status == "enrolled").order_by(Member.id))
+    invited = select(Member.phone).join(Invitation, Invitation.member_id == Member.id)
+    placed = db.session.scalar(invited.order_by(Member.id).limit(1))
     if placed:
         sim.personas[placed].item9 = True  # one member in a group answers PHQ-9 item 9 with a 2
     groups = db.session.scalars(select(Group)).all()
@@ -195,6 +198,8 @@ def _reply_to(sim: Simulation, persona: Persona, body: str, now: datetime) -> st
     if persona.stop_week is not None and sim.week(now) >= persona.stop_week:
         persona.stopped = True
         return "STOP"
+    if "Reply YES" in body:  # an invitation to a group: every scripted member takes the place
+        return "YES"
     if "Reply C" in body:
         return _rsvp(sim, persona, now)
     if "Reply OK" in body or ("Reply 0" in body and body.startswith("Hi")):  # a check-in opens
@@ -287,7 +292,7 @@ def run(
         quiet=cycle_operations.quiet_hours(),
         programme="Sim",
         kinds=checkin_sending.KINDS,
-        on_tick=checkin_sending.ON_TICK,
+        on_tick=ON_TICK,
     )
     steps = -(-weeks * 7 * 24 * 60 // step_minutes)  # every step_minutes until the end, the last included
     now = sim.start

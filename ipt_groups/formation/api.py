@@ -19,7 +19,9 @@ bp.before_request(coordinators_only)
 @bp.response(201, ProposalSchema)
 def propose(data):
     """Form groups from the waitlist (optionally filtered) and store the proposal for review."""
-    proposal = proposals.propose(_policy(data["policy"]), data["member_filter"], coordinator().actor, now())
+    proposal = proposals.propose(
+        _policy(data["policy"]), data["member_filter"], coordinator().actor, now(), data["fill_open_seats"]
+    )
     db.session.commit()
     return proposal
 
@@ -48,7 +50,8 @@ class ProposalById(MethodView):
 @bp.route("/<int:proposal_id>/commit", methods=["POST"])
 @bp.response(200, ProposalSchema)
 def commit(proposal_id):
-    """Create the groups and enrolments in one transaction; 409 if members or facilitators changed."""
+    """Create the groups and invite every member (new groups and open seats) in one transaction; 409
+    if members, facilitators or open seats changed."""
     who = coordinator()
     proposal = proposals.commit(GroupProposal.get_or_404(proposal_id), who.actor, now())
     db.session.commit()

@@ -1,13 +1,15 @@
 """Group formation over the database: build the engine's planning document from the waitlist,
 store its proposal, let a coordinator edit it under the same rules, and commit it in one
-transaction unless members or facilitators changed since."""
+transaction unless members or facilitators changed since. Open seats in groups that exist already
+are filled first (rolling intake); committing creates the new groups and invites every member
+(invitations.py), who accepts or declines by SMS."""
 
 from __future__ import annotations
 
 import copy
 import re
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -16,22 +18,11 @@ from sqlalchemy import select
 from ipt_groups.audit import record_change, snapshot
 from ipt_groups.errors import Conflict, InvalidInput
 from ipt_groups.extensions import db
-from ipt_groups.formation import engine
-from ipt_groups.groups.operations import ACTIVE_GROUP_STATUSES, create_group, enrol_member
+from ipt_groups.formation import engine, invitations
+from ipt_groups.formation.engine.fill import OpenGroup, fill_open_groups
+from ipt_groups.formation.waitlist import formable, member_doc, screening_mode
+from ipt_groups.groups.operations import ACTIVE_GROUP_STATUSES, create_group
 from ipt_groups.models import Facilitator, Group, GroupProposal, Member
-
-
-def _member_doc(m: Member) -> dict:
-    return {
-        "id": m.id,
-        "problem_area": m.problem_area,
-        "language": m.language,
-        "age_band": m.age_band,
-        "gender": m.gender,
-        "timezone": m.timezone,
-        "waitlisted_at": m.waitlisted_at.isoformat(),
-        "availability": m.availability,
-    }
 
 
 def _facilitator_doc(f: Facilitator, leading: list[Group]) -> dict:
@@ -62,8 +53,11 @@ def _existing_doc(g: Group) -> dict:
 def planning_document(policy: dict, member_filter: dict) -> tuple[dict, dict]:
     """The engine's input from the waitlist, and the fingerprint that tells if it went stale. Each
     facilitator comes with the groups they lead (forming, scheduled or running), which count toward
-    max_groups and rule out overlapping times; one with no room left is left out."""
-    query = select(Member).where(Member.status == "waitlisted").order_by(Member.id)
+    max_groups and rule out overlapping times; one with no room left is left out. Members are those
+    formation may place (waitlist.py: screened as `member_filter.screening` or the programme asks,
+    holding no offer, not waiting for a human after a screen)."""
+    mode = screening_mode(member_filter.get("screening"))
+    query = formable(select(Member), mode).order_by(Member.id)
     for key in ("problem_area", "language"):
         if key in member_filter:
             query = query.where(getattr(Member, key) == member_filter[key])
@@ -81,7 +75,7 @@ def planning_document(policy: dict, member_filter: dict) -> tuple[dict, dict]:
     ]
     doc = {
         "policy": policy,
-        "members": [_member_doc(m) for m in members],
+        "members": [member_doc(m) for m in members],
         "facilitators": [_facilitator_doc(f, leading[f.id]) for f in facilitators],
     }
     fingerprint = {
@@ -122,12 +116,18 @@ def refuse_past_start(first_session_date: date, now: datetime) -> None:
         )
 
 
-def propose(policy: dict, member_filter: dict, actor: str, now: datetime) -> GroupProposal:
-    """Run the engine over the waitlist and store its proposal for review."""
+def propose(
+    policy: dict, member_filter: dict, actor: str, now: datetime, fill_open_seats: bool = True
+) -> GroupProposal:
+    """Fill open seats in existing groups, run the engine over the rest of the waitlist, and store the
+    proposal for review: `fills` (seats in existing groups) and `groups` (new ones)."""
     doc, fingerprint = planning_document(policy, member_filter)
     inp = parse_or_refuse(doc)
     refuse_past_start(inp.policy.first_session_date, now)
-    result = engine.propose_groups(inp)
+    fills = _fills(inp, now) if fill_open_seats else []
+    result = _new_groups(doc, {m for f in fills for m in f["member_ids"]})
+    result["fills"] = fills
+    result["stats"]["filled_seats"] = sum(len(f["member_ids"]) for f in fills)
     proposal = GroupProposal(
         status="draft",
         document=doc,
@@ -141,6 +141,42 @@ def propose(policy: dict, member_filter: dict, actor: str, now: datetime) -> Gro
     db.session.flush()
     record_change(actor, "proposal.create", proposal, None, {"stats": result["stats"]})
     return proposal
+
+
+def _fills(inp: engine.PlanningInput, now: datetime) -> list[dict]:
+    """Seats in existing groups (not started, or before their late-join limit) for waitlisted members."""
+    found: dict[int, tuple[Group, OpenGroup]] = {}
+    for group in db.session.scalars(select(Group).where(Group.status.in_(ACTIVE_GROUP_STATUSES))):
+        if (seen := invitations.open_group(group, now)) is not None and seen.seats > 0:
+            found[group.id] = (group, seen)
+    chosen = fill_open_groups([g for _, g in found.values()], list(inp.members), inp.policy.match_on)
+    return [_fill_document(*found[group_id], ids) for group_id, ids in sorted(chosen.items())]
+
+
+def _fill_document(group: Group, seen: OpenGroup, member_ids: list) -> dict:
+    return {
+        "kind": "existing",
+        "group_id": group.id,
+        "member_ids": member_ids,
+        "day": group.day,
+        "start": group.start_time,
+        "timezone": group.timezone,
+        "first_session": seen.starts[0].astimezone(ZoneInfo(group.timezone)).isoformat(),
+        "seats_open": seen.seats,
+        "size": len(member_ids),
+    }
+
+
+def _new_groups(doc: dict, filled: set) -> dict:
+    """The engine's new groups for the members no open seat took."""
+    rest = [m for m in doc["members"] if m["id"] not in filled]
+    if not rest:
+        stats = {"members": 0, "placed": 0, "unplaced": 0, "groups": 0, "unplaced_by_reason": {}}
+        return {"groups": [], "unplaced": [], "stats": stats}
+    result = engine.propose_groups(parse_or_refuse({**doc, "members": rest}))
+    for group in result["groups"]:
+        group["kind"] = "new"
+    return result
 
 
 def edit(proposal: GroupProposal, change: dict, actor: str) -> GroupProposal:
@@ -192,6 +228,9 @@ def _move_member(result: dict, change: dict, inp) -> list[int]:
     target = change.get("to_group")
     if source is not None:
         result["groups"][source]["member_ids"].remove(member_id)
+    for fill in result.get("fills", []):
+        if member_id in fill["member_ids"]:
+            fill["member_ids"].remove(member_id)
     result["unplaced"] = [u for u in result["unplaced"] if u["member_id"] != member_id]
     if target is None:
         result["unplaced"].append(
@@ -234,8 +273,13 @@ def _recount(result: dict) -> None:
     placed = sum(len(g["member_ids"]) for g in result["groups"])
     for g in result["groups"]:
         g["size"] = len(g["member_ids"])
+    fills = result.get("fills", [])
+    for fill in fills:
+        fill["size"] = len(fill["member_ids"])
+    result["fills"] = [f for f in fills if f["member_ids"]]
     result["stats"] = {
         **result["stats"],
+        "filled_seats": sum(f["size"] for f in result["fills"]),
         "placed": placed,
         "unplaced": len(result["unplaced"]),
         "groups": len(result["groups"]),
@@ -243,11 +287,16 @@ def _recount(result: dict) -> None:
 
 
 def commit(proposal: GroupProposal, actor: str, now: datetime) -> GroupProposal:
-    """Create every proposed group and enrolment in one transaction; 409 if the proposal is stale."""
+    """Create every proposed group and invite every member (to a new group or an open seat) in one
+    transaction; 409 if the proposal is stale."""
     _check_draft(proposal)
     _refuse_if_stale(proposal)
     policy = proposal.document.get("policy") or {}
-    created = [_create(g, i, policy, actor, now) for i, g in enumerate(proposal.result["groups"], start=1)]
+    for fill in proposal.result.get("fills", []):
+        _invite_to_existing(fill, proposal, actor, now)
+    created = [
+        _create(g, i, policy, proposal, actor, now) for i, g in enumerate(proposal.result["groups"], start=1)
+    ]
     before = snapshot(proposal)
     proposal.status, proposal.committed_at, proposal.group_ids = "committed", now, [g.id for g in created]
     db.session.flush()
@@ -258,6 +307,10 @@ def commit(proposal: GroupProposal, actor: str, now: datetime) -> GroupProposal:
 
 
 def _refuse_if_stale(proposal: GroupProposal) -> None:
+    """409 when a member or facilitator changed since the proposal, or a member it places received an
+    offer since (a seat freed elsewhere went to them)."""
+    result = proposal.result
+    placed = {m for g in [*result["groups"], *result.get("fills", [])] for m in g["member_ids"]}
     changed = []
     for kind, model in (("members", Member), ("facilitators", Facilitator)):
         seen = proposal.fingerprint[kind]
@@ -271,13 +324,24 @@ def _refuse_if_stale(proposal: GroupProposal) -> None:
                 row is None
                 or row.updated_at.isoformat() != stamp
                 or getattr(row, "status", "waitlisted") != "waitlisted"
+                or (kind == "members" and row.id in placed and invitations.open_invitation(row.id))
             ):
                 changed.append(f"{kind[:-1]} {key}")
     if changed:
         raise Conflict("the proposal is stale: propose again", {"changed_since": changed})
 
 
-def _create(g: dict, number: int, policy: dict, actor: str, now: datetime) -> Group:
+def _invite_to_existing(fill: dict, proposal: GroupProposal, actor: str, now: datetime) -> None:
+    """Invite the members a fill chose, if the group still has those seats open (409 otherwise)."""
+    group = Group.get_or_404(fill["group_id"])
+    seen = invitations.open_group(group, now)
+    if seen is None or seen.seats < len(fill["member_ids"]):
+        raise Conflict("the proposal is stale: propose again", {"changed_since": [f"group {group.id}"]})
+    for member_id in fill["member_ids"]:
+        invitations.invite(group, Member.get_or_404(member_id), seen.starts[0], actor, now, proposal.id)
+
+
+def _create(g: dict, number: int, policy: dict, proposal: GroupProposal, actor: str, now: datetime) -> Group:
     area = None if g.get("mixed_problem_areas") else g.get("problem_area")
     data = {
         "name": f"{g['day'].capitalize()} {g['start']} group {number}",
@@ -289,8 +353,11 @@ def _create(g: dict, number: int, policy: dict, actor: str, now: datetime) -> Gr
         "facilitator_id": g["facilitator_id"],
         "session_minutes": policy.get("session_minutes", 90),
         "max_size": policy.get("max_size", 10),
+        "min_size": policy.get("min_size", 6),
+        "first_session_date": date.fromisoformat(g["first_session"][:10]),
     }
     group = create_group(data, actor, now)
+    first = datetime.fromisoformat(g["first_session"]).astimezone(UTC)
     for member_id in g["member_ids"]:
-        enrol_member(group, Member.get_or_404(member_id), {}, actor, now)
+        invitations.invite(group, Member.get_or_404(member_id), first, actor, now, proposal.id)
     return group

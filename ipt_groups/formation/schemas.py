@@ -1,6 +1,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ipt_groups.api.fields import Id, JsonBool
+from ipt_groups.formation.waitlist import SCREENING_MODES
 from ipt_groups.vocabulary import PROBLEM_AREAS
 
 
@@ -22,11 +23,20 @@ class MemberFilterArgs(Schema):
     problem_area = fields.Str(validate=validate.OneOf(PROBLEM_AREAS))
     language = fields.Str()
     member_ids = fields.List(Id(), validate=validate.Length(max=20000))
+    screening = fields.Str(
+        validate=validate.OneOf(SCREENING_MODES),
+        metadata={
+            "description": "eligible, eligible_or_unscreened (default unless screening is required), any"
+        },
+    )
 
 
 class ProposeArgs(Schema):
     policy = fields.Nested(PolicyArgs, required=True)
     member_filter = fields.Nested(MemberFilterArgs, load_default=dict)
+    fill_open_seats = JsonBool(
+        load_default=True, metadata={"description": "fill open seats in existing groups before new groups"}
+    )
 
 
 class ProposalSchema(Schema):
@@ -37,9 +47,13 @@ class ProposalSchema(Schema):
     committed_at = fields.AwareDateTime(allow_none=True)
     policy = fields.Dict(attribute="document.policy")
     groups = fields.List(fields.Dict(), attribute="result.groups")
+    fills = fields.Method("_fills", metadata={"description": "seats in existing groups"})
     unplaced = fields.List(fields.Dict(), attribute="result.unplaced")
     stats = fields.Dict(attribute="result.stats")
     group_ids = fields.List(fields.Int())
+
+    def _fills(self, proposal) -> list:
+        return (proposal.result or {}).get("fills", [])
 
 
 class EditArgs(Schema):

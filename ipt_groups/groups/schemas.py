@@ -24,6 +24,8 @@ class GroupSchema(Schema):
     start_time = fields.Str()
     session_minutes = fields.Int()
     max_size = fields.Int()
+    min_size = fields.Int(allow_none=True)
+    first_session_date = fields.Date(allow_none=True)
     status = fields.Str()
     facilitator_id = fields.Int()
     members = fields.Method("current_members")
@@ -46,6 +48,14 @@ class GroupArgs(Schema):
     start_time = LocalTime(required=True)
     session_minutes = fields.Int(load_default=90, validate=validate.Range(min=30, max=180))
     max_size = fields.Int(load_default=10, validate=validate.Range(min=2, max=20))
+    min_size = fields.Int(
+        allow_none=True,
+        validate=validate.Range(min=1, max=20),
+        metadata={"description": "below it a set time before the first session, coordinators are told"},
+    )
+    first_session_date = fields.Date(
+        allow_none=True, metadata={"description": "planned, until a cycle dates it"}
+    )
     facilitator_id = Id(required=True)
 
 

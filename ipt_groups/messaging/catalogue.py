@@ -17,7 +17,19 @@ from pathlib import Path
 
 SHIPPED_DIR = Path(__file__).with_name("catalogues")
 REFERENCE = "en"
-KEYWORD_KINDS = ("opt_out", "opt_in", "resubscribe", "help", "rsvp_confirm", "rsvp_decline")
+KEYWORD_KINDS = (
+    "opt_out",
+    "opt_in",
+    "resubscribe",
+    "help",
+    "rsvp_confirm",
+    "rsvp_decline",
+    "offer_accept",
+    "offer_decline",
+)
+# Answers to an invitation to a group (YES, SÍ, NO): read only from a member holding an offer and no
+# open check-in, never as keywords, since "no" and "sí" answer PHQ-9 item 9.
+OFFER_KINDS = ("offer_accept", "offer_decline")
 # The carrier applies its opt-out, opt-in and help lists to every sender, whatever their language.
 FOR_EVERYONE = ("resubscribe", "help", "opt_in", "opt_out")  # later wins a clash: opting out last
 FORMATS = ("date", "time", "time_zone", "when", "when_zone")
@@ -124,6 +136,16 @@ class Catalogues:
         own = self.by_reader.get(self.for_language(language).language, {})
         kind = self.everyone.get(word) or own.get(word) or self.by_reader[REFERENCE].get(word)
         return (kind, word) if kind else None
+
+    def offer_answer(self, text: str, language: str | None) -> str | None:
+        """ "offer_accept" or "offer_decline" when the whole text is one of those words in the reader's
+        language or English, else None."""
+        word = fold_keyword(text)
+        for catalogue in (self.for_language(language), self.reference):
+            for kind in OFFER_KINDS:
+                if word in map(fold_keyword, catalogue.keywords.get(kind, ())):
+                    return kind
+        return None
 
     def keywords(self, kind: str) -> dict[str, list[str]]:
         """One kind's keywords by language, as each catalogue writes them."""

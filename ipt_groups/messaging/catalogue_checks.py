@@ -14,6 +14,7 @@ from ipt_groups.messaging.catalogue import (
     FOR_EVERYONE,
     FORMATS,
     KEYWORD_KINDS,
+    OFFER_KINDS,
     REFERENCE,
     Catalogue,
     Catalogues,
@@ -96,6 +97,14 @@ def clashes(catalogues: Catalogues) -> list[str]:
         for kind in FOR_EVERYONE:
             for word in catalogue.keywords.get(kind, ()):
                 meanings.setdefault(fold_keyword(word), set()).add(f"{kind} ({catalogue.language})")
+    for catalogue in catalogues.by_language.values():
+        for kind in OFFER_KINDS:
+            for word in catalogue.keywords.get(kind, ()):
+                # YES is the carrier's resubscribe word and also accepts an offer: a member holding
+                # an offer has not opted out, and from anyone else YES is a reply.
+                found = meanings.get(fold_keyword(word), set())
+                if any(not meaning.startswith("resubscribe ") for meaning in found):
+                    meanings[fold_keyword(word)].add(f"{kind} ({catalogue.language})")
     english = catalogues.by_reader[REFERENCE]
     for language, rsvp in catalogues.by_reader.items():
         for word, kind in rsvp.items():

@@ -6,6 +6,7 @@ from ipt_groups.models.audit import AuditEntry
 from ipt_groups.models.coordinator import Coordinator
 from ipt_groups.models.facilitator import Facilitator
 from ipt_groups.models.group import Enrolment, Group
+from ipt_groups.models.intake import Invitation, Screening
 from ipt_groups.models.member import Member
 from ipt_groups.models.message import InboundMessage, Message
 from ipt_groups.models.programme import CycleTemplateRow, Setting
@@ -33,10 +34,12 @@ __all__ = [
     "GroupSession",
     "InboundMessage",
     "IndividualMeeting",
+    "Invitation",
     "Member",
     "Message",
     "Rsvp",
     "SchedulerWorker",
+    "Screening",
     "Setting",
     "SignIn",
     "WebSession",

@@ -32,6 +32,8 @@ class Group(db.Model):
     start_time: Mapped[str] = mapped_column(String(5))  # local HH:MM in `timezone`
     session_minutes: Mapped[int] = mapped_column(default=90)
     max_size: Mapped[int] = mapped_column(default=10)
+    min_size: Mapped[int | None]  # below it a set time before the start, the coordinator is told
+    first_session_date: Mapped[date | None] = mapped_column(Date)  # planned, before a cycle dates it
     status: Mapped[str] = mapped_column(String(16), default="forming")
     facilitator_id: Mapped[int] = mapped_column(ForeignKey("facilitators.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, String, select
+from sqlalchemy import JSON, String, false, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ipt_groups.extensions import db
 from ipt_groups.models.checks import one_of
 from ipt_groups.models.group import Enrolment
 from ipt_groups.models.types import UTCDateTime, utcnow
-from ipt_groups.vocabulary import AGE_BANDS, MEMBER_STATUSES, PROBLEM_AREAS
+from ipt_groups.vocabulary import AGE_BANDS, ELIGIBILITY, MEMBER_STATUSES, PROBLEM_AREAS
 
 
 class Member(db.Model):
@@ -20,6 +20,7 @@ class Member(db.Model):
         one_of("status", MEMBER_STATUSES),
         one_of("problem_area", PROBLEM_AREAS),
         one_of("age_band", AGE_BANDS),
+        one_of("eligibility", ELIGIBILITY),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,6 +41,10 @@ class Member(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="waitlisted", index=True)
     waitlisted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     notes: Mapped[str | None] = mapped_column(String(2000))
+    # Intake screening: None has not been screened here (a programme that screened before, by phone or
+    # on paper); "pending" waits for an SMS screen; "eligible" or "not_eligible" by the programme's rule.
+    eligibility: Mapped[str | None] = mapped_column(String(16), index=True)
+    needs_human: Mapped[bool] = mapped_column(default=False, server_default=false())  # item 9 above 0
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -51,7 +51,7 @@ class Checkin(db.Model):
     complete: Mapped[bool] = mapped_column(default=False)
 
 
-ALERT_KINDS = ("safety", "outreach", "operator", "rsvp_decline", "cannot_complete")
+ALERT_KINDS = ("safety", "outreach", "operator", "rsvp_decline", "cannot_complete", "small_group")
 
 
 class Alert(db.Model):

@@ -12,7 +12,7 @@ from ipt_groups.cycles.cohort import leave_cycle
 from ipt_groups.errors import Conflict, InvalidInput
 from ipt_groups.extensions import db
 from ipt_groups.messaging.languages import without_catalogue
-from ipt_groups.models import ApiToken, Enrolment, Facilitator, Group, Member
+from ipt_groups.models import ApiToken, Enrolment, Facilitator, Group, Invitation, Member, Screening
 from ipt_groups.signin import forget_person
 
 ACTIVE_GROUP_STATUSES = ("forming", "scheduled", "running")
@@ -86,12 +86,19 @@ def _apply_status(member: Member, status: str | None, now: datetime) -> None:
 
 
 def delete_member(member: Member, actor: str) -> None:
-    """Remove a member who has never been in a group; others are kept and marked withdrawn."""
+    """Remove a member who has never been in a group, invited to one or screened; others are kept and
+    marked withdrawn."""
     if db.session.scalar(select(func.count()).where(Enrolment.member_id == member.id)):
         raise Conflict(
             "member has group history",
             {"id": ["this member has been in a group; set status to withdrawn instead"]},
         )
+    for model, what in ((Invitation, "invited to a group"), (Screening, "screened")):
+        if db.session.scalar(select(func.count()).where(model.member_id == member.id)):
+            raise Conflict(
+                "member has intake history",
+                {"id": [f"this member was {what}; set status to withdrawn instead"]},
+            )
     record_change(actor, "member.delete", member, snapshot(member), None)
     db.session.delete(member)
     db.session.flush()

@@ -3,15 +3,16 @@
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ipt_groups.api.access import coordinator, coordinators_only
 from ipt_groups.api.clock import now
 from ipt_groups.api.fields import JsonBool, Language
 from ipt_groups.checkins import crisis
+from ipt_groups.errors import InvalidInput
 from ipt_groups.extensions import db
 from ipt_groups.messaging.languages import catalogues
-from ipt_groups.settings import programme
+from ipt_groups.settings import intake, programme
 
 bp = Blueprint("settings", __name__, url_prefix="/api/v1/settings", description="Programme settings")
 bp.before_request(coordinators_only)
@@ -114,3 +115,44 @@ class CrisisPhrases(MethodView):
         added = programme.set_crisis_phrases(data["added"], coordinator().actor, now())
         db.session.commit()
         return _crisis_phrases(added)
+
+
+class IntakeSchema(Schema):
+    eligibility_threshold = fields.Int(strict=True, validate=validate.Range(min=0, max=27))
+    invitation_hours = fields.Int(strict=True, validate=validate.Range(min=1, max=24 * 14))
+    invitation_reminder_hours = fields.Int(strict=True, validate=validate.Range(min=0, max=24 * 14))
+    screening_required = JsonBool()
+    small_group_notice_days = fields.Int(strict=True, validate=validate.Range(min=0, max=60))
+    referral_line = fields.Dict(keys=Language(), values=fields.Str(validate=validate.Length(max=300)))
+
+
+class IntakeArgs(IntakeSchema):
+    @validates_schema
+    def not_empty(self, data, **kwargs):
+        """A change names at least one setting."""
+        if not data:
+            raise ValidationError({"_schema": ["give at least one setting to change"]})
+
+
+@bp.route("/intake")
+class Intake(MethodView):
+    @bp.response(200, IntakeSchema)
+    def get(self):
+        """Eligibility rule, invitation deadline and reminder, screening before formation, small groups."""
+        return intake.intake_settings()
+
+    @bp.arguments(IntakeArgs)
+    @bp.response(200, IntakeSchema)
+    def put(self, data):
+        """Change some intake settings; the others keep their value (audited)."""
+        settings = intake.intake_settings()
+        if data.get("invitation_reminder_hours", settings["invitation_reminder_hours"]) >= data.get(
+            "invitation_hours", settings["invitation_hours"]
+        ):
+            raise InvalidInput(
+                "the reminder must come before the deadline",
+                {"invitation_reminder_hours": ["must be less than invitation_hours"]},
+            )
+        found = intake.set_intake_settings(data, coordinator().actor, now())
+        db.session.commit()
+        return found

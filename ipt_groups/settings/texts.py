@@ -86,6 +86,7 @@ def sample_context(catalogue: Catalogue, programme: str) -> dict:
         "count": str(len(NAMES)),
         "when": when,
         "old_when": when,
+        "deadline": when,
         "date": _worst(w["date"] for w in whens),
         "time": _worst(w["time"] for w in whens),
         "day": _worst(day_word(catalogue, r) for r in DAY_RELATIONS),

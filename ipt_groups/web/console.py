@@ -1,5 +1,5 @@
-"""The coordinator's console: the waitlist and its CSV import, groups and their cycles, moving and
-cancelling sessions, and the programme's outcomes. Coordinators only, as in the API."""
+"""The coordinator's console: the waitlist and its CSV import, groups, their seats and their cycles,
+moving and cancelling sessions, and the programme's outcomes. Coordinators only, as in the API."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ipt_groups.checkins.schemas import OutcomeArgs
 from ipt_groups.cycles import operations
 from ipt_groups.errors import InvalidInput
 from ipt_groups.extensions import db
+from ipt_groups.formation.seats import seats as group_seats_of
 from ipt_groups.groups.operations import list_groups
 from ipt_groups.models import Alert, Facilitator, Group, GroupProposal, GroupSession, Member
 from ipt_groups.people.roster import list_members
@@ -108,6 +109,14 @@ def groups():
     coordinator()
     listed = db.session.scalars(list_groups({}, None)).all()
     return render_template("console/groups.html", groups=listed)
+
+
+@bp.route("/console/groups/<int:group_id>/seats")
+def group_seats(group_id):
+    """A group's seats: accepted, waiting, declined or unanswered and to whom they went next."""
+    coordinator()
+    group = Group.get_or_404(group_id)
+    return render_template("console/seats.html", group=group, seats=group_seats_of(group, now()))
 
 
 @bp.route("/sessions/<int:session_id>/move", methods=["POST"])

@@ -26,7 +26,7 @@ from ipt_groups.web import charts, forms
 from ipt_groups.web.blueprint import bp
 from ipt_groups.web.guard import is_fetch
 
-ALERT_KINDS = ("safety", "operator", "rsvp_decline")
+ALERT_KINDS = ("safety", "operator", "rsvp_decline", "small_group")
 OUTREACH_KINDS = ("outreach", "cannot_complete")
 MOST_LISTED = 200  # alerts on one page; the API pages through the rest
 
@@ -104,8 +104,8 @@ def mark_attendance(session_id):
 
 @bp.route("/alerts")
 def alerts_page():
-    """Open alerts (safety, operator, can't-come): the phone to call, who was told and when, whether
-    it arrived, the escalation so far, and an acknowledge button."""
+    """Open alerts (safety, operator, can't-come, groups too small to start): the phone to call, who
+    was told and when, whether it arrived, the escalation so far, and an acknowledge button."""
     return _alert_list(ALERT_KINDS, "Alerts", "/app/alerts")
 
 

@@ -43,7 +43,8 @@ def proposal_page(proposal_id):
     coordinator()
     proposal = GroupProposal.get_or_404(proposal_id)
     result = proposal.result
-    ids = [m for g in result["groups"] for m in g["member_ids"]] + [
+    fills = result.get("fills", [])
+    ids = [m for g in [*result["groups"], *fills] for m in g["member_ids"]] + [
         u["member_id"] for u in result["unplaced"]
     ]
     names = dict(db.session.execute(select(Member.id, Member.name).where(Member.id.in_(ids))).all())
@@ -56,6 +57,7 @@ def proposal_page(proposal_id):
     return render_template(
         "console/proposal.html",
         proposal=proposal,
+        fills=fills,
         week=week,
         days=DAYS,
         columns=grid.days_used(week),
@@ -80,9 +82,12 @@ def proposal_move(proposal_id):
 
 @bp.route("/console/proposals/<int:proposal_id>/commit", methods=["POST"])
 def proposal_commit(proposal_id):
-    """Create every proposed group and enrolment in one transaction (refused if it went stale)."""
+    """Create every proposed group and invite every member in one transaction (refused if stale)."""
     who = coordinator()
     proposal = proposals.commit(GroupProposal.get_or_404(proposal_id), who.actor, now())
     db.session.commit()
-    flash(f"Committed: {len(proposal.group_ids)} groups created.", "info")
+    invited = sum(
+        len(g["member_ids"]) for g in [*proposal.result["groups"], *proposal.result.get("fills", [])]
+    )
+    flash(f"Committed: {len(proposal.group_ids)} groups created, {invited} members invited.", "info")
     return redirect(url_for("web.groups"), 303)

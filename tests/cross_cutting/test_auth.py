@@ -83,6 +83,14 @@ ROUTES = [
     ("PATCH", "/api/v1/group-proposals/{proposal_id}", COORDINATOR),
     ("POST", "/api/v1/group-proposals/{proposal_id}/commit", COORDINATOR),
     ("GET", "/api/v1/access-log", COORDINATOR),
+    ("GET", "/api/v1/settings/intake", COORDINATOR),
+    ("PUT", "/api/v1/settings/intake", COORDINATOR),
+    ("GET", "/api/v1/groups/{group_id}/seats", COORDINATOR),
+    ("POST", "/api/v1/groups/{group_id}/invitations", COORDINATOR),
+    ("GET", "/api/v1/invitations", COORDINATOR),
+    ("POST", "/api/v1/invitations/{invitation_id}/answer", COORDINATOR),
+    ("GET", "/api/v1/members/{member_id}/screenings", COORDINATOR),
+    ("POST", "/api/v1/members/{member_id}/screenings", COORDINATOR),
 ]
 # Bodies that pass validation, where a route checks the body before the caller's group ({} otherwise).
 BODIES = {

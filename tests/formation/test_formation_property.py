@@ -24,7 +24,7 @@ from ipt_groups.errors import DomainError
 from ipt_groups.extensions import db
 from ipt_groups.formation import engine
 from ipt_groups.groups.operations import create_group
-from ipt_groups.models import Enrolment, Facilitator, Group, Member
+from ipt_groups.models import Facilitator, Group, Invitation, Member
 from ipt_groups.vocabulary import DAYS, PROBLEM_AREAS
 from tests.conftest import NOW
 from tests.formation.test_formation_commit import assert_commit_rules
@@ -222,7 +222,9 @@ def test_every_proposal_commits_through_the_api(shape, client, auth, fixed_budge
         committed = client.post(f"/api/v1/group-proposals/{r.json['id']}/commit", headers=auth)
         assert committed.status_code == 200, (committed.json, r.json["groups"])
         assert len(committed.json["group_ids"]) == len(r.json["groups"])
-        assert db.session.query(Enrolment).count() == r.json["stats"]["placed"]
+        # committing invites: every member placed in a new group or an open seat of an existing one
+        invited = r.json["stats"]["placed"] + r.json["stats"]["filled_seats"]
+        assert db.session.query(Invitation).filter_by(status="offered").count() == invited
     finally:
         _empty()
 

@@ -49,6 +49,7 @@ PAGES = [
     ("GET", "/app/console/import", COORDINATOR, None),
     ("POST", "/app/console/import", COORDINATOR, {"text": "name,phone\n"}),
     ("GET", "/app/console/groups", COORDINATOR, None),
+    ("GET", "/app/console/groups/{group_id}/seats", COORDINATOR, None),
     ("GET", "/app/console/outcomes", COORDINATOR, None),
     ("GET", "/app/console/outcomes.csv", COORDINATOR, None),
     ("GET", "/app/console/proposals", COORDINATOR, None),
