@@ -153,7 +153,8 @@ class Dispatcher:
             self.followers_dispatch = db.engine.dialect.name == "postgresql"
 
     def keep_alive(self, leadership: Leadership) -> bool:
-        """Every tick interval, in a job of its own: take or keep the lock, and beat."""
+        """Every tick interval, in a job of its own: take or keep the lock, beat, and wake the safety
+        lane (escalations and safety retries due)."""
         self.leadership = leadership
         with self.trying:  # the tick job tries too (below): one connection, one caller at a time
             leading = leadership.hold()
@@ -170,6 +171,11 @@ class Dispatcher:
                 log.exception("cannot write the heartbeat; the next beat will try again")
             finally:
                 db.session.remove()
+        if leading or self.followers_dispatch:
+            # The safety lane every beat, even inside a long tick (served between two sends): an
+            # escalation that came due, or a safety text whose retry came due, waits at most one
+            # interval, not for the end of a tick that sends a backlog of reminders.
+            self.wake("heartbeat")
         return leading
 
     def scheduled_tick(self):
