@@ -87,7 +87,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--p429", type=float, default=0.10, help="... that are 429")
     p.add_argument("--rate", type=float, default=10.0, help="SMS_RATE_PER_S of the scheduler")
     p.add_argument("--tick", type=int, default=15, help="SCHEDULER_TICK_SECONDS")
-    p.add_argument("--escalate-after-minutes", type=int, default=1, help="ESCALATE_AFTER_MINUTES")
+    p.add_argument(
+        "--escalate-after-minutes",
+        type=int,
+        default=1,
+        help="ESCALATE_AFTER_MINUTES; 0: the default 30, not waited for (only the acks are checked)",
+    )
     p.add_argument("--webhook-limit", default="10 per minute", help="WEBHOOK_RATE_LIMIT per sender")
     p.add_argument("--limiter", default="memory://", help="RATELIMIT_STORAGE_URI of the app")
     p.add_argument("--web-workers", type=int, default=2, help="gunicorn workers")
@@ -183,7 +188,7 @@ def environment(args, port: int, standin_url: str) -> dict[str, str]:
         "TWILIO_API_URL": standin_url,
         "SMS_RATE_PER_S": str(args.rate),
         "SCHEDULER_TICK_SECONDS": str(args.tick),
-        "ESCALATE_AFTER_MINUTES": str(args.escalate_after_minutes),
+        "ESCALATE_AFTER_MINUTES": str(args.escalate_after_minutes or 30),  # 0: not waited for
         "QUIET_HOURS": "00:00-00:00",
         "ONCALL_PHONE": ONCALL,
         "WEBHOOK_RATE_LIMIT": args.webhook_limit,
@@ -313,6 +318,7 @@ class Watch:
 
     alert_of: dict[str, int] = field(default_factory=dict)  # crisis MessageSid -> alert id
     first: dict[int, tuple[float, str]] = field(default_factory=dict)  # alert -> (accepted at, to)
+    to_ack: set[str] = field(default_factory=set)  # crisis MessageSids whose alert is acknowledged
     acked: dict[int, float] = field(default_factory=dict)  # alert -> when the ack was answered
     ack_status: dict[int, int] = field(default_factory=dict)
 
@@ -340,7 +346,7 @@ def watch(app, ledger: Ledger, cast: Cast, posts: list[Post], port: int, stop_at
     """Until told to stop: map crisis texts to alerts, and acknowledge every other crisis text's alert
     (by the crisis text's order) through the API once a human's text about it was accepted."""
     crisis = [p for p in posts if p.kind == "crisis"]
-    to_ack = {p.sid for p in crisis[::2]}
+    to_ack = w.to_ack = {p.sid for p in crisis[::2]}
     while not stop_at.wait(0.5):
         pending = [p.sid for p in crisis if p.status and p.sid not in w.alert_of]
         if pending:
@@ -461,7 +467,7 @@ def limited_crisis(app, posts: list[Post]) -> int:
     return n
 
 
-def escalation_figures(app, ledger: Ledger, w: Watch, interval_s: float, tick_s: float) -> dict:
+def escalation_figures(app, ledger: Ledger, w: Watch, interval_s: float | None, tick_s: float) -> dict:
     """Acknowledged alerts: no escalation due, nothing planned or accepted after the ack. The others:
     escalated, the round planned at most one tick after raised + interval, and accepted by the stand-in."""
     query = text(
@@ -487,6 +493,8 @@ def escalation_figures(app, ledger: Ledger, w: Watch, interval_s: float, tick_s:
             if a.planned_after_ack or a.claimed_after_ack or a.next_escalation_at is not None:
                 not_stopped.append(a.id)
             after_ack += [a.id for at, _ in about if at > acked + 1.0]
+            continue
+        if interval_s is None:  # not waited for
             continue
         if not a.escalation_level or a.first_round is None:
             unescalated.append(a.id)
@@ -567,7 +575,8 @@ def main(argv=None) -> int:
         print(f"load sent in {end - start:.0f} s; waiting for the last texts", file=sys.stderr, flush=True)
         _settle(posts, w, args.bound)
         interval_s = 60.0 * args.escalate_after_minutes
-        _wait_for_escalation(app, interval_s + 2 * args.tick + 10)
+        if interval_s:
+            _wait_for_escalation(app, interval_s + 2 * args.tick + 10)
     finally:
         stopping.set()
         watcher.join(timeout=30)
@@ -585,7 +594,7 @@ def main(argv=None) -> int:
         "limited_crisis_texts_rate_limited": limited_crisis(app, posts),
         "load": load_figures(app, posts),
         "reminders": reminder_figures(ledger, start, end),
-        "escalation": escalation_figures(app, ledger, w, interval_s, args.tick),
+        "escalation": escalation_figures(app, ledger, w, interval_s or None, args.tick),
         "workdir": str(workdir),
     }
     (workdir / "result.json").write_text(json.dumps(result, indent=1, default=str))
@@ -616,11 +625,13 @@ def _wait_sending(ledger: Ledger, scheduler: subprocess.Popen, log: Path, timeou
 
 
 def _settle(posts: list[Post], w: Watch, bound: float) -> None:
-    """Wait until every crisis text has its first human SMS, or `bound` s after the last one."""
+    """Wait until every crisis text has its first human SMS and the alerts to acknowledge are, or
+    `bound` s after the last crisis text."""
     crisis = [p for p in posts if p.kind == "crisis"]
     until = max((p.sent_at for p in crisis), default=time.time()) + bound
     while time.time() < until:
-        if all(w.alert_of.get(p.sid) in w.first for p in crisis):
+        acked = all(w.alert_of.get(s) in w.ack_status for s in w.to_ack)
+        if acked and all(w.alert_of.get(p.sid) in w.first for p in crisis):
             return
         time.sleep(0.5)
 

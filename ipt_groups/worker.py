@@ -146,7 +146,11 @@ class Dispatcher:
     def __init__(self, app: Flask, sender, pacer, worker: str, clock: Callable[[], datetime] | None = None):
         self.app, self.sender, self.pacer, self.worker = app, sender, pacer, worker
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.lock, self.serving, self.woken = threading.Lock(), threading.Lock(), threading.Event()
+        self.lock, self.woken = threading.Lock(), threading.Event()
+        # Inside a tick, any sending thread serves a wake-up at its next gap, several at once: a safety
+        # run lasts as long as its slowest text (a provider failing, the adapter waiting to try again),
+        # and the alerts committed meanwhile must not wait for it (claims keep the runs' texts apart).
+        self.serving = threading.BoundedSemaphore(max(1, int(app.config["DISPATCH_THREADS"])))
         self.leading, self.leadership, self.trying = False, None, threading.Lock()
         with app.app_context():
             # SQLite has one writer at a time: a process that does not lead stands by.
@@ -210,10 +214,11 @@ class Dispatcher:
             pass
 
     def _between(self) -> None:
-        # Called by every sending thread of a tick: one serves, the others carry on.
+        # Called by every sending thread of a tick: one serves a wake-up, the others carry on (or serve
+        # the next wake-up while that one's safety run is still sending).
         self._serve_holding(self.serving)
 
-    def _serve_holding(self, lock: threading.Lock) -> bool:
+    def _serve_holding(self, lock: threading.Lock | threading.BoundedSemaphore) -> bool:
         """Serve a pending wake-up if `lock` is free (taken for the while); False if not served."""
         if not (self.woken.is_set() and lock.acquire(blocking=False)):
             return False
