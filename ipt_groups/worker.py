@@ -153,14 +153,19 @@ class Dispatcher:
     def __init__(self, app: Flask, sender, pacer, worker: str, clock: Callable[[], datetime] | None = None):
         self.app, self.sender, self.pacer, self.worker = app, sender, pacer, worker
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.lock, self.serving, self.woken = threading.Lock(), threading.Lock(), threading.Event()
+        self.lock, self.woken = threading.Lock(), threading.Event()
+        # Inside a tick, any sending thread serves a wake-up at its next gap, several at once: a safety
+        # run lasts as long as its slowest text (a provider failing, the adapter waiting to try again),
+        # and the alerts committed meanwhile must not wait for it (claims keep the runs' texts apart).
+        self.serving = threading.BoundedSemaphore(max(1, int(app.config["DISPATCH_THREADS"])))
         self.leading, self.leadership, self.trying = False, None, threading.Lock()
         with app.app_context():
             # SQLite has one writer at a time: a process that does not lead stands by.
             self.followers_dispatch = db.engine.dialect.name == "postgresql"
 
     def keep_alive(self, leadership: Leadership) -> bool:
-        """Every tick interval, in a job of its own: take or keep the lock, and beat."""
+        """Every tick interval, in a job of its own: take or keep the lock, beat, and wake the safety
+        lane (escalations and safety retries due)."""
         self.leadership = leadership
         with self.trying:  # the tick job tries too (below): one connection, one caller at a time
             leading = leadership.hold()
@@ -177,6 +182,11 @@ class Dispatcher:
                 log.exception("cannot write the heartbeat; the next beat will try again")
             finally:
                 db.session.remove()
+        if leading or self.followers_dispatch:
+            # The safety lane every beat, even inside a long tick (served between two sends): an
+            # escalation that came due, or a safety text whose retry came due, waits at most one
+            # interval, not for the end of a tick that sends a backlog of reminders.
+            self.wake("heartbeat")
         return leading
 
     def scheduled_tick(self):
@@ -211,10 +221,11 @@ class Dispatcher:
             pass
 
     def _between(self) -> None:
-        # Called by every sending thread of a tick: one serves, the others carry on.
+        # Called by every sending thread of a tick: one serves a wake-up, the others carry on (or serve
+        # the next wake-up while that one's safety run is still sending).
         self._serve_holding(self.serving)
 
-    def _serve_holding(self, lock: threading.Lock) -> bool:
+    def _serve_holding(self, lock: threading.Lock | threading.BoundedSemaphore) -> bool:
         """Serve a pending wake-up if `lock` is free (taken for the while); False if not served."""
         if not (self.woken.is_set() and lock.acquire(blocking=False)):
             return False

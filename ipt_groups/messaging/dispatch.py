@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from flask import current_app
@@ -76,6 +76,9 @@ class DispatchSettings:
     clock: Callable[[], datetime] | None = None  # the wall clock, for lateness; none: the tick's `now`
 
 
+# Safety texts sent at once (PostgreSQL): a few texts per alert, each its own request to the provider.
+SAFETY_THREADS = 16
+
 Between = Callable[[], None]  # called between two sends: the scheduler serves a safety wake-up there
 
 
@@ -110,24 +113,40 @@ def run_safety(sender: Sender, now: datetime, settings: DispatchSettings, pacer=
 
 
 def _send_safety(sender, now: datetime, settings: DispatchSettings, pacer, stats: TickStats) -> None:
-    """The safety lane, then the urgent lane (sign-in codes a person is waiting for)."""
+    """The safety lane, then the urgent lane (sign-in codes a person is waiting for). On PostgreSQL
+    the claimed texts go out at once, each on a thread of its own (up to SAFETY_THREADS, or `threads`
+    if more): a text whose provider answers slowly or fails (the adapter waits before it tries
+    again) holds up no other alert's texts."""
     for lane in ("safety", "urgent"):
         while True:
             ids = claim_safety(now, settings.worker, settings.batch, lane)
             stats.claimed += len(ids)
-            for message_id in ids:
-                stats.count(deliver(message_id, sender, now, settings, pacer))
+            if _parallel(ids, settings):
+                each = replace(settings, threads=max(settings.threads, SAFETY_THREADS))
+                outcomes = _in_lanes([[i] for i in ids], sender, now, each, pacer, None)
+            else:
+                outcomes = [deliver(i, sender, now, settings, pacer) for i in ids]
+            for outcome in outcomes:
+                stats.count(outcome)
             if len(ids) < settings.batch:
                 break
 
 
+def _parallel(ids: list[int], settings: DispatchSettings) -> bool:
+    return settings.threads > 1 and len(ids) > 1 and db.engine.dialect.name == "postgresql"
+
+
 def _deliver_all(ids: list[int], sender, now: datetime, settings: DispatchSettings, pacer, between) -> list:
-    if settings.threads <= 1 or len(ids) < 2 or db.engine.dialect.name != "postgresql":
+    if not _parallel(ids, settings):
         return [_deliver_after(between, i, sender, now, settings, pacer) for i in ids]
+    return _in_lanes(_lanes(ids, settings), sender, now, settings, pacer, between)
+
+
+def _in_lanes(lanes: list[list[int]], sender, now: datetime, settings: DispatchSettings, pacer, between):
+    """Deliver each lane in order, `settings.threads` lanes at once; the outcomes, lane by lane."""
     app = current_app._get_current_object()
-    lanes = _lanes(ids, settings)
     contexts = [contextvars.copy_context() for _ in lanes]  # each thread logs with the tick's id
-    with ThreadPoolExecutor(settings.threads) as pool:
+    with ThreadPoolExecutor(min(settings.threads, len(lanes))) as pool:
         done = pool.map(
             lambda ctx, lane: ctx.run(_deliver_lane, app, lane, sender, now, settings, pacer, between),
             contexts,
@@ -187,7 +206,9 @@ def _deliver(message_id: int, sender: Sender, now: datetime, settings: DispatchS
     message.segments = measure(body).count
     message.send_started_at = now
     db.session.commit()
-    if pacer is not None:
+    if pacer is not None and message.kind in SAFETY_KINDS:
+        pacer.take()  # the next slot at once, ahead of every reminder waiting for its own
+    elif pacer is not None:
         pacer.wait()
     _send(message, body, recipient, sender, now, settings)
     _commit_outcome()

@@ -29,18 +29,27 @@ class Pacer:
         self._lock = threading.Lock()
 
     def wait(self) -> float:
-        """Block until one more send is allowed; return the seconds waited."""
+        """Block until one more send is allowed; return the seconds waited. The send's slot is taken
+        under the lock and slept for outside it, so callers are served in the order they came and a
+        sleeping caller holds up nobody who only takes (`take`)."""
         if not self._interval:
             return 0.0
         with self._lock:
             self._refill()
-            delay = max(0.0, (1.0 - self._tokens) * self._interval)
-            if delay:
-                self._sleep(delay)
-                self._refill()
-            # Clamp: a clock that did not advance as far as asked must not leave the bucket negative forever.
-            self._tokens = max(0.0, self._tokens - 1.0)
-            return delay
+            self._tokens -= 1.0  # below zero: slots already promised to earlier callers
+            delay = max(0.0, -self._tokens * self._interval)
+        if delay:
+            self._sleep(delay)
+        return delay
+
+    def take(self) -> None:
+        """A send that goes at once whoever is waiting (a safety text): it takes the next slot, so the
+        sends paced after it wait one interval more and the rate holds on average."""
+        if not self._interval:
+            return
+        with self._lock:
+            self._refill()
+            self._tokens -= 1.0
 
     def _refill(self) -> None:
         now = self._clock()

@@ -5,6 +5,7 @@ listener (LISTEN/NOTIFY), a rolled-back one does not."""
 
 import threading
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,9 +14,11 @@ from sqlalchemy import text
 from ipt_groups.checkins.alerts import raise_safety_alert
 from ipt_groups.checkins.sending import KINDS, ON_TICK
 from ipt_groups.extensions import db as _db
+from ipt_groups.leader import Leadership
 from ipt_groups.messaging.base import RecordingSender, SendResult, UnknownOutcomeError
-from ipt_groups.messaging.dispatch import DispatchSettings, run_tick
+from ipt_groups.messaging.dispatch import DispatchSettings, run_safety, run_tick
 from ipt_groups.messaging.outbox import plan_once, recover_interrupted, safety_due_query
+from ipt_groups.messaging.pacing import Pacer
 from ipt_groups.messaging.timing import QuietHours
 from ipt_groups.messaging.wakeup import SafetyListener
 from ipt_groups.models import Message
@@ -24,6 +27,7 @@ from tests.messaging.test_dispatch import _plan
 
 ONCALL = "+12025550999"
 FACILITATOR = "+12025550100"
+STRANGER = "+13125559999"
 NOON_CHICAGO = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 THREE_AM_CHICAGO = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 SETTINGS = DispatchSettings(
@@ -225,6 +229,158 @@ def test_a_wake_up_between_ticks_dispatches_at_once(app, member):
     sender = RecordingSender()
     Dispatcher(app, sender, None, "w1", clock=lambda: NOON_CHICAGO).wake("1")
     assert sorted(m.to for m in sender.sent) == sorted([FACILITATOR, ONCALL])
+
+
+# --- under load (what bench/safety_drill.py found) ----------------------------------------------------
+
+
+class RecordingPacer:
+    """Which pacer call each send made."""
+
+    def __init__(self):
+        self.calls = []
+
+    def wait(self):
+        self.calls.append("wait")
+        return 0.0
+
+    def take(self):
+        self.calls.append("take")
+
+
+def test_a_safety_text_takes_its_slot_at_once_and_the_reminders_wait_for_theirs(member):
+    _reminders(member, 2, due=NOON_CHICAGO - timedelta(hours=1))
+    _alert(member, NOON_CHICAGO)
+    pacer = RecordingPacer()
+    run_tick(RecordingSender(), NOON_CHICAGO, SETTINGS, pacer)
+    assert pacer.calls == ["take", "take", "wait", "wait"]
+
+
+def test_a_slot_taken_by_a_safety_text_is_paid_back_by_the_sends_after_it():
+    clock = FakeClock()
+    pacer = Pacer(10, clock=clock, sleep=clock.sleep)
+    assert pacer.wait() == 0.0
+    pacer.take()  # no wait, whatever the bucket holds
+    assert pacer.wait() == pytest.approx(0.2)  # its own slot and the one the safety text took
+    assert pacer.wait() == pytest.approx(0.1)
+
+
+def test_a_send_sleeping_for_its_slot_holds_up_no_safety_text():
+    # The pacer once slept holding its lock: a safety text waited behind every sleeping reminder thread.
+    sleeping, release = threading.Event(), threading.Event()
+
+    def sleep(_seconds):
+        sleeping.set()
+        release.wait(5)
+
+    pacer = Pacer(1, clock=lambda: 0.0, sleep=sleep)
+    pacer.wait()
+    reminder = threading.Thread(target=pacer.wait, daemon=True)  # its slot is a second away: it sleeps
+    reminder.start()
+    assert sleeping.wait(2)
+    safety = threading.Thread(target=pacer.take, daemon=True)
+    safety.start()
+    safety.join(1)
+    taken_while_sleeping = not safety.is_alive()
+    release.set()
+    reminder.join(5)
+    assert taken_while_sleeping
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class SlowFacilitator(RecordingSender):
+    """The facilitator's number answers only once the on-call text has gone (or after 5 s): sent one
+    after the other, the on-call text would wait for it."""
+
+    def __init__(self):
+        super().__init__()
+        self.oncall_sent, self.oncall_before_facilitator = threading.Event(), None
+
+    def send(self, to, body, *, status_callback=None):
+        if to == FACILITATOR:
+            self.oncall_before_facilitator = self.oncall_sent.wait(5)
+        result = super().send(to, body, status_callback=status_callback)
+        if to == ONCALL:
+            self.oncall_sent.set()
+        return result
+
+
+@pytest.mark.postgres
+def test_a_slow_safety_text_holds_up_no_other(db, member):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("parallel sending is PostgreSQL's; SQLite sends one at a time")
+    _alert(member, NOON_CHICAGO)
+    sender = SlowFacilitator()
+    stats = run_safety(sender, NOON_CHICAGO, replace(SETTINGS, threads=2))
+    assert stats.by_outcome == {"sent": 2} and sender.oncall_before_facilitator is True
+
+
+class HangingFacilitator(RecordingSender):
+    """The facilitator's number hangs (a provider failing, the adapter waiting) until released."""
+
+    def __init__(self):
+        super().__init__()
+        self.hanging, self.release = threading.Event(), threading.Event()
+
+    def send(self, to, body, *, status_callback=None):
+        if to == FACILITATOR:
+            self.hanging.set()
+            self.release.wait(5)
+        return super().send(to, body, status_callback=status_callback)
+
+
+@pytest.mark.postgres
+def test_a_wake_up_during_a_tick_is_served_while_another_safety_run_waits_for_a_slow_text(
+    app, db, member, monkeypatch
+):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("sending threads serve wake-ups side by side on PostgreSQL; SQLite has one")
+    monkeypatch.setitem(app.config, "DISPATCH_THREADS", 2)
+    _alert(member, NOON_CHICAGO)
+    sender = HangingFacilitator()
+    dispatcher = Dispatcher(app, sender, None, "w1", clock=lambda: NOON_CHICAGO)
+    with dispatcher.lock:  # a tick is running; its two sending threads call _between at their gaps
+        dispatcher.woken.set()
+        first = threading.Thread(target=dispatcher._between, daemon=True)
+        first.start()
+        assert sender.hanging.wait(5)  # the first run waits for the facilitator's text
+        detail = {"phrase": "kms"}
+        stranger = raise_safety_alert(None, "crisis_words", detail, NOON_CHICAGO, from_phone=STRANGER)
+        _db.session.commit()
+        dispatcher.woken.set()  # the listener's wake-up
+        second = threading.Thread(target=dispatcher._between, daemon=True)
+        second.start()
+        second.join(5)
+        meanwhile = [m.body for m in sender.sent]
+        sender.release.set()
+        first.join(5)
+    assert any(f"(alert {stranger.id})" in body for body in meanwhile)
+
+
+def test_the_heartbeat_escalates_what_came_due_with_no_tick(app, member, monkeypatch):
+    # A tick sending a backlog of reminders lasts minutes; escalations waited for its end.
+    monkeypatch.setitem(app.config, "ESCALATE_AFTER_MINUTES", 30)
+    _alert(member, NOON_CHICAGO)
+    sender = RecordingSender()
+    later = NOON_CHICAGO + timedelta(minutes=31)
+    dispatcher = Dispatcher(app, sender, None, "w1", clock=lambda: later)
+    leadership = Leadership(app)
+    try:
+        assert dispatcher.keep_alive(leadership) is True
+    finally:
+        leadership.release()
+    escalated = [m.to for m in sender.sent if m.body.startswith("NOT YET ACKNOWLEDGED")]
+    assert escalated == [ONCALL]
 
 
 # --- PostgreSQL: LISTEN/NOTIFY -------------------------------------------------------------------
