@@ -28,6 +28,13 @@ class Sender(Protocol):
         ...
 
 
+def for_safety(sender: Sender) -> Sender:
+    """The sender for safety texts: an adapter that waits between attempts offers one that waits
+    less (`for_safety()`); any other sends them as it sends everything."""
+    tuned = getattr(sender, "for_safety", None)
+    return tuned() if callable(tuned) else sender
+
+
 class SendError(Exception):
     """Base of every error a `Sender` raises. A provider's reason often names the number ("The 'To'
     number +1... is not a valid phone number."), and reasons are logged and kept on outbox rows and

@@ -22,6 +22,7 @@ from ipt_groups.messaging.base import (
     Sender,
     SendError,
     UnknownOutcomeError,
+    for_safety,
     mask_phone,
     mask_phones,
 )
@@ -116,7 +117,8 @@ def _send_safety(sender, now: datetime, settings: DispatchSettings, pacer, stats
     """The safety lane, then the urgent lane (sign-in codes a person is waiting for). On PostgreSQL
     the claimed texts go out at once, each on a thread of its own (up to SAFETY_THREADS, or `threads`
     if more): a text whose provider answers slowly or fails (the adapter waits before it tries
-    again) holds up no other alert's texts."""
+    again) holds up no other alert's texts; and the adapter waits less between attempts (`for_safety`)."""
+    sender = for_safety(sender)
     for lane in ("safety", "urgent"):
         while True:
             ids = claim_safety(now, settings.worker, settings.batch, lane)

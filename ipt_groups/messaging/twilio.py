@@ -40,6 +40,11 @@ DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_RETRY_BASE_S = 1.0
 MAX_BACKOFF_S = 30.0  # the longest wait between two attempts, a provider's Retry-After included
+# A safety text waits far less between attempts: while one thread sleeps on a failed send, the alerts
+# committed meanwhile wait for that thread. A text still refused after its attempts goes back to the
+# safety lane, which tries it again shortly (outbox.safety_retry_delay), so nothing is lost by it.
+SAFETY_RETRY_BASE_S = 0.1
+SAFETY_MAX_BACKOFF_S = 1.0
 
 _ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 _SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
@@ -174,17 +179,28 @@ class TwilioSender:
         *,
         http_client: HttpClient | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        safety: bool = False,
     ) -> None:
         problems = check_twilio_config(config)
         if problems:
             raise SmsConfigError("Twilio is not configured: " + "; ".join(problems))
         self._sender_id = _sender_id_fields(config)
         self._max_retries = int(_setting(config, "SMS_MAX_RETRIES", DEFAULT_MAX_RETRIES))
-        base = _setting(config, "SMS_RETRY_BASE_S", DEFAULT_RETRY_BASE_S)
+        base = SAFETY_RETRY_BASE_S if safety else _setting(config, "SMS_RETRY_BASE_S", DEFAULT_RETRY_BASE_S)
+        self._max_wait_s = SAFETY_MAX_BACKOFF_S if safety else MAX_BACKOFF_S
         # base * 2^attempt plus up to `base` at random, so senders that failed together spread out.
-        self._backoff = wait_exponential_jitter(multiplier=base, max=MAX_BACKOFF_S, jitter=base)
+        self._backoff = wait_exponential_jitter(multiplier=base, max=self._max_wait_s, jitter=base)
         self._sleep = sleep
         self._config, self._http_client, self._local = config, http_client, threading.local()
+        self._safety = self if safety else None
+
+    def for_safety(self) -> TwilioSender:
+        """The same account with short waits between attempts, for safety texts (SAFETY_MAX_BACKOFF_S)."""
+        if self._safety is None:
+            self._safety = TwilioSender(
+                self._config, http_client=self._http_client, sleep=self._sleep, safety=True
+            )
+        return self._safety
 
     @property
     def client(self) -> Client:
@@ -218,7 +234,7 @@ class TwilioSender:
         """Seconds to wait before the next attempt: Retry-After if the provider said, else backoff."""
         retry_after = state.outcome.exception().retry_after_s
         if retry_after is not None:
-            return min(MAX_BACKOFF_S, retry_after)
+            return min(self._max_wait_s, retry_after)
         return self._backoff(state)
 
     def _send_once(self, to: str, body: str, status_callback: str | None) -> SendResult:

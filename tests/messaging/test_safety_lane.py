@@ -447,3 +447,25 @@ def test_the_listener_dispatches_a_committed_alert_with_no_tick(app, db, member)
     db.session.expire_all()
     rows = Message.query.filter_by(alert_id=alert.id).all()
     assert {(m.state, m.claimed_by) for m in rows} == {("sent", "w-wake")}
+
+
+class PatientSender(RecordingSender):
+    """An adapter that waits between attempts and offers a safety sender that waits less."""
+
+    def __init__(self):
+        super().__init__()
+        self.safety = RecordingSender()
+
+    def for_safety(self):
+        return self.safety
+
+
+@pytest.mark.parametrize("run", [run_tick, run_safety])
+def test_safety_texts_go_through_the_adapters_safety_sender_and_reminders_do_not(member, run):
+    _reminders(member, 3, due=NOON_CHICAGO - timedelta(hours=1))
+    _alert(member, NOON_CHICAGO)
+    sender = PatientSender()
+    run(sender, NOON_CHICAGO, SETTINGS)
+    assert sorted(m.to for m in sender.safety.sent) == sorted([FACILITATOR, ONCALL])
+    assert all(m.body.startswith("hello") for m in sender.sent)
+    assert len(sender.sent) == (3 if run is run_tick else 0)

@@ -581,3 +581,17 @@ def test_each_sending_thread_gets_its_own_twilio_client():
         t.join()
     assert seen[0] is not seen[1] and seen[0].http_client is not seen[1].http_client
     assert sender.client is sender.client  # one per thread, kept
+
+
+def test_safety_texts_wait_at_most_a_second_between_attempts_retry_after_included():
+    """While a thread sleeps on a failed safety text, later alerts wait for it: the safety sender's
+    waits are short (0.1 s base) and a provider's Retry-After is capped at 1 s; the same account."""
+    sender, transport, sleeps = sender_over((429, {"Retry-After": "20"}), (503, {}), (503, {}))
+    safety = sender.for_safety()
+    assert safety is sender.for_safety() and safety.for_safety() is safety
+    assert safety.send(TO, "hi").status == "queued"
+    assert transport.sent == 4 and sleeps[0] == 1.0
+    assert 0.2 <= sleeps[1] <= 0.3 and 0.4 <= sleeps[2] <= 0.5  # 0.1 * 2^n, jitter up to 0.1
+    plain, _, plain_sleeps = sender_with(error(503, None), created())
+    plain.send(TO, "hi")
+    assert backoff(plain_sleeps) == [0.5]  # other texts keep the configured backoff
