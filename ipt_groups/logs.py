@@ -100,3 +100,5 @@ def configure_logging(config: Mapping, stream=None) -> None:
     root.setLevel(config.get("LOG_LEVEL") or "INFO")
     # Two INFO lines per job run ("Running job ...", "... executed successfully"): 480 an hour.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Twilio's client writes 10-12 INFO lines per request (URL, headers, status); ours says what was sent.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)

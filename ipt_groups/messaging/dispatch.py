@@ -7,7 +7,7 @@ import contextvars
 import logging
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -79,6 +79,8 @@ class DispatchSettings:
 
 # Safety texts sent at once (PostgreSQL): a few texts per alert, each its own request to the provider.
 SAFETY_THREADS = 16
+# How often a tick waiting for its sending threads looks for a safety wake-up to serve (seconds).
+WAIT_SERVING_S = 0.05
 
 Between = Callable[[], None]  # called between two sends: the scheduler serves a safety wake-up there
 
@@ -145,16 +147,23 @@ def _deliver_all(ids: list[int], sender, now: datetime, settings: DispatchSettin
 
 
 def _in_lanes(lanes: list[list[int]], sender, now: datetime, settings: DispatchSettings, pacer, between):
-    """Deliver each lane in order, `settings.threads` lanes at once; the outcomes, lane by lane."""
+    """Deliver each lane in order, `settings.threads` lanes at once; the outcomes, lane by lane. While
+    it waits for the lanes, this thread serves wake-ups too (`between`): when every lane but a slow one
+    has finished (a provider failing, the adapter waiting to try again), no sending thread is left to
+    serve them, and a safety text must not wait for that one send."""
     app = current_app._get_current_object()
     contexts = [contextvars.copy_context() for _ in lanes]  # each thread logs with the tick's id
     with ThreadPoolExecutor(min(settings.threads, len(lanes))) as pool:
-        done = pool.map(
-            lambda ctx, lane: ctx.run(_deliver_lane, app, lane, sender, now, settings, pacer, between),
-            contexts,
-            lanes,
-        )
-        return [outcome for lane in done for outcome in lane]
+        futures = [
+            pool.submit(ctx.run, _deliver_lane, app, lane, sender, now, settings, pacer, between)
+            for ctx, lane in zip(contexts, lanes, strict=True)
+        ]
+        pending = set(futures)
+        while pending:
+            _done, pending = wait(pending, timeout=WAIT_SERVING_S if between else None)
+            if between is not None and pending:
+                between()
+        return [outcome for future in futures for outcome in future.result()]
 
 
 def _deliver_after(between: Between | None, message_id: int, *args) -> str:

@@ -228,8 +228,9 @@ def test_a_phone_number_written_into_a_log_line_is_masked(json_logs):
     assert entry["message"] == "member +*******1000 (or ******1000) replied"
 
 
-def test_apscheduler_chatter_is_silenced(json_logs):
+def test_apscheduler_and_twilio_client_chatter_is_silenced(json_logs):
     logging.getLogger("apscheduler.executors.default").info('Running job "dispatch"')
+    logging.getLogger("twilio.http_client").info("-- BEGIN Twilio API Request --")
     logging.getLogger("apscheduler.executors.default").warning("Run time of job was missed")
     assert [json.loads(line)["message"] for line in json_logs.getvalue().splitlines()] == [
         "Run time of job was missed"

@@ -4,6 +4,7 @@ between two sends of a long tick; on PostgreSQL a committed safety text wakes th
 listener (LISTEN/NOTIFY), a rolled-back one does not."""
 
 import threading
+import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -469,3 +470,55 @@ def test_safety_texts_go_through_the_adapters_safety_sender_and_reminders_do_not
     assert sorted(m.to for m in sender.safety.sent) == sorted([FACILITATOR, ONCALL])
     assert all(m.body.startswith("hello") for m in sender.sent)
     assert len(sender.sent) == (3 if run is run_tick else 0)
+
+
+class HangingPhone(RecordingSender):
+    """One number's send hangs (a provider failing, the adapter waiting to try again) until released."""
+
+    def __init__(self, phone):
+        super().__init__()
+        self.phone, self.hanging, self.release = phone, threading.Event(), threading.Event()
+
+    def send(self, to, body, *, status_callback=None):
+        if to == self.phone:
+            self.hanging.set()
+            self.release.wait(10)
+        return super().send(to, body, status_callback=status_callback)
+
+
+def _until(predicate, seconds=5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return predicate()
+
+
+@pytest.mark.postgres
+def test_a_wake_up_is_served_while_the_ticks_last_lane_waits_for_a_slow_send(
+    app, db, member, make_member, monkeypatch
+):
+    """The drill's p99: every lane but one had finished, that one's reminder was retrying for 9 s, and
+    with no sending thread left to serve them the alerts committed meanwhile waited for it."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("parallel sending lanes are PostgreSQL's; SQLite sends one at a time")
+    monkeypatch.setitem(app.config, "DISPATCH_THREADS", 2)
+    other = next(m for m in (make_member(i) for i in range(1, 4)) if m.id % 2 != member.id % 2)
+    _reminders(member, 1, due=NOON_CHICAGO - timedelta(hours=1))
+    _reminders(other, 3, due=NOON_CHICAGO - timedelta(hours=1))  # the other lane (lanes by member id)
+    sender = HangingPhone(member.phone)
+    dispatcher = Dispatcher(app, sender, None, "w1", clock=lambda: NOON_CHICAGO)
+    tick = threading.Thread(target=dispatcher.tick, kwargs={"now": NOON_CHICAGO}, daemon=True)
+    tick.start()
+    try:
+        assert sender.hanging.wait(10)
+        assert _until(lambda: sum(m.to == other.phone for m in sender.sent) == 3)  # its lane is done
+        stranger = raise_safety_alert(
+            None, "crisis_words", {"phrase": "kms"}, NOON_CHICAGO, from_phone=STRANGER
+        )
+        _db.session.commit()
+        dispatcher.wake("test")  # the listener: the tick holds the lock, so it only sets `woken`
+        served = _until(lambda: any(f"(alert {stranger.id})" in m.body for m in sender.sent))
+    finally:
+        sender.release.set()
+        tick.join(10)
+    assert served
