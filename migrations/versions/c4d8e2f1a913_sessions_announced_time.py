@@ -1,0 +1,31 @@
+"""sessions: the time members were last told of as a whole (for the reconciler's change notices)
+
+Revision ID: c4d8e2f1a913
+Revises: 9baea391bf8e
+Create Date: 2026-11-27 15:10:00
+
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = "c4d8e2f1a913"
+down_revision = "9baea391bf8e"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("sessions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("announced_starts_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("announced_at", sa.DateTime(timezone=True), nullable=True))
+    # Sessions planned before: members were told their current time.
+    op.execute("UPDATE sessions SET announced_starts_at = starts_at")
+
+
+def downgrade():
+    with op.batch_alter_table("sessions", schema=None) as batch_op:
+        batch_op.drop_column("announced_at")
+        batch_op.drop_column("announced_starts_at")
