@@ -11,7 +11,6 @@ from ipt_groups.messaging.recipients import Recipient
 from ipt_groups.messaging.texts import day_relation, day_word, first_name, group_label, local_when, roster
 from ipt_groups.models import Group, GroupSession, IndividualMeeting, Message
 
-
 # Context a planned row keeps for the planner, not the text: which text, and the times it tells of.
 PLAN_ONLY = frozenset({"text", "old_start", "new_start", "status"})
 
