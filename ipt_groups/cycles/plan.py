@@ -111,12 +111,14 @@ def desired_messages(facts: GroupFacts) -> dict[str, DesiredMessage]:
     out: dict[str, DesiredMessage] = {}
     members = [m for m in facts.members if m.reachable]
     for s in facts.sessions:
+        expected = [m for m in members if m.joined_on <= s.local_date]
         if s.status == "scheduled":
-            for m in members:
-                if m.joined_on <= s.local_date:
-                    _session_reminders(out, facts, s, m)
-                    _session_checkin(out, facts, s, m)
+            for m in expected:
+                _session_reminders(out, facts, s, m)
             _facilitator_reminder(out, facts, s)
+        if s.status != "cancelled":  # a held session's check-in still goes, two days after it
+            for m in expected:
+                _session_checkin(out, facts, s, m)
         for m in members:
             _notice(out, facts, s, m)
     by_id = {m.id: m for m in members}

@@ -51,7 +51,8 @@ class Checkin(db.Model):
     complete: Mapped[bool] = mapped_column(default=False)
 
 
-ALERT_KINDS = ("safety", "outreach", "operator", "rsvp_decline", "cannot_complete")
+# unmarked: a held session where some members have no attendance mark (a prompt to its facilitator)
+ALERT_KINDS = ("safety", "outreach", "operator", "rsvp_decline", "cannot_complete", "unmarked")
 
 
 class Alert(db.Model):

@@ -1,4 +1,5 @@
-"""sessions: the time members were last told of as a whole (for the reconciler's change notices)
+"""sessions: the time members were last told of as a whole (for the reconciler's change notices);
+alerts: the `unmarked` kind (a held session with members not marked)
 
 Revision ID: c4d8e2f1a913
 Revises: 9baea391bf8e
@@ -16,6 +17,9 @@ down_revision = "9baea391bf8e"
 branch_labels = None
 depends_on = None
 
+OLD_KINDS = ("safety", "outreach", "operator", "rsvp_decline", "cannot_complete")
+NEW_KINDS = (*OLD_KINDS, "unmarked")
+
 
 def upgrade():
     with op.batch_alter_table("sessions", schema=None) as batch_op:
@@ -23,9 +27,20 @@ def upgrade():
         batch_op.add_column(sa.Column("announced_at", sa.DateTime(timezone=True), nullable=True))
     # Sessions planned before: members were told their current time.
     op.execute("UPDATE sessions SET announced_starts_at = starts_at")
+    with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_alerts_kind"), type_="check")
+        batch_op.create_check_constraint(
+            op.f("ck_alerts_kind"), "kind IN (%s)" % ", ".join(f"'{k}'" for k in NEW_KINDS)
+        )
 
 
 def downgrade():
+    op.execute("DELETE FROM alerts WHERE kind = 'unmarked'")
+    with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_alerts_kind"), type_="check")
+        batch_op.create_check_constraint(
+            op.f("ck_alerts_kind"), "kind IN (%s)" % ", ".join(f"'{k}'" for k in OLD_KINDS)
+        )
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.drop_column("announced_at")
         batch_op.drop_column("announced_starts_at")
