@@ -11,7 +11,11 @@ Rules
   leads the group now gets the 24 h roster reminder of every scheduled session. The key names the time
   the reminder is for (`m4:s17:reminder_24h:20270302T2300`): a reminder for a new time is a new message,
   so one sent for an old time is history and never stands in for the new one. Due times follow
-  plan_reminder (earlier, never later, for quiet hours; dropped when no time is left).
+  plan_reminder (earlier, never later, for quiet hours) and do not depend on `now`: a reminder whose
+  moment has passed (a late move) is due at once, and the dispatcher holds it out of quiet hours.
+- Every message is planned while its deadline (the meeting it is about, or the end of a check-in's
+  window) is ahead; after it, the dispatcher expires what is left. So the plan changes with the facts,
+  not with the clock, and the pending outbox equals the plan between any two changes.
 - Check-ins: one per member per session (two days after it, outside quiet hours) and the PHQ-9 before
   the pre-group meeting; the key names the occasion, not the time (a check-in follows its session).
   Planned while its window is open, so START after STOP re-plans the rest of the cycle.
@@ -135,8 +139,8 @@ def _add(out: dict, message: DesiredMessage) -> None:
 
 def _session_reminders(out: dict, facts: GroupFacts, s: SessionFact, m: MemberFact) -> None:
     for rule in rules_for("member", "session"):
-        due = plan_reminder(s.starts_at, rule.offset, m.timezone, facts.quiet, facts.now)
-        if due is not None:
+        due = plan_reminder(s.starts_at, rule.offset, m.timezone, facts.quiet)
+        if s.starts_at > facts.now:
             key = f"m{m.id}:s{s.id}:{rule.kind}:{stamp(s.starts_at)}"
             _add(out, DesiredMessage(key, rule.kind, due, s.starts_at, {}, member_id=m.id, session_id=s.id))
 
@@ -145,8 +149,8 @@ def _facilitator_reminder(out: dict, facts: GroupFacts, s: SessionFact) -> None:
     if facts.facilitator_id is None:
         return
     for rule in rules_for("facilitator", "session"):
-        due = plan_reminder(s.starts_at, rule.offset, facts.facilitator_tz, facts.quiet, facts.now)
-        if due is not None:
+        due = plan_reminder(s.starts_at, rule.offset, facts.facilitator_tz, facts.quiet)
+        if s.starts_at > facts.now:
             key = f"f{facts.facilitator_id}:s{s.id}:{rule.kind}:{stamp(s.starts_at)}"
             message = DesiredMessage(
                 key, rule.kind, due, s.starts_at, {}, facilitator_id=facts.facilitator_id, session_id=s.id
@@ -173,8 +177,8 @@ def _session_checkin(out: dict, facts: GroupFacts, s: SessionFact, m: MemberFact
 
 def _meeting_messages(out: dict, facts: GroupFacts, meeting: MeetingFact, m: MemberFact) -> None:
     for rule in rules_for("member", "meeting"):
-        due = plan_reminder(meeting.starts_at, rule.offset, m.timezone, facts.quiet, facts.now)
-        if due is not None:
+        due = plan_reminder(meeting.starts_at, rule.offset, m.timezone, facts.quiet)
+        if meeting.starts_at > facts.now:
             key = f"m{m.id}:im{meeting.id}:{rule.kind}:{stamp(meeting.starts_at)}"
             _add(
                 out,
