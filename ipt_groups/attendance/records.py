@@ -62,6 +62,17 @@ def record_session(
     return saved
 
 
+def _raise_outreach(group: Group, member, run: tuple[int, ...], now: datetime):
+    return raise_once(
+        "outreach",
+        f"outreach:{member.id}:{run[0]}",
+        now,
+        member_id=member.id,
+        group_id=group.id,
+        detail={"absences_in_a_row": len(run), "session_ids": list(run)},
+    )
+
+
 def _merge_into_open_run(group_id: int, member_id: int, run: tuple[int, ...]) -> bool:
     """One outreach task per run of absences: a run that shares a session with a task already raised
     (a correction marked an earlier session absent, or the run grew) is merged into it."""
@@ -208,16 +219,12 @@ def _follow_up(session: GroupSession, member_ids: set[int], now: datetime) -> No
     rule = completion_rule()
     for member in (m for m in members if m.id in member_ids and m.left_on is None):
         run = rules.outreach_needed(sessions, marks, member.id)
-        if run and not _merge_into_open_run(group.id, member.id, run):
-            if raise_once(
-                "outreach",
-                f"outreach:{member.id}:{run[0]}",
-                now,
-                member_id=member.id,
-                group_id=group.id,
-                detail={"absences_in_a_row": len(run), "session_ids": list(run)},
-            ):
-                _missed_you(group, member.id, run[0], now)
+        if (
+            run
+            and not _merge_into_open_run(group.id, member.id, run)
+            and _raise_outreach(group, member, run, now)
+        ):
+            _missed_you(group, member.id, run[0], now)
         if rules.completion_status(sessions, marks, member, rule) == "cannot_complete":
             raise_once(
                 "cannot_complete",
