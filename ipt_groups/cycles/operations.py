@@ -225,7 +225,10 @@ def _shift(group: Group, live: list[GroupSession], result: calendar.CancelResult
     for move in result.moves:
         row = by_number[move.number]
         if move.number != result.cancelled.number and row.announced_starts_at is not None:
-            row.announced_starts_at = row.announced_starts_at + calendar.WEEK
+            told = row.announced_starts_at.astimezone(calendar.zone(group.timezone))
+            row.announced_starts_at = calendar.local_to_utc(
+                told.date() + calendar.WEEK, told.time(), group.timezone
+            )
             row.announced_at = now
     cycle = db.session.scalar(select(Cycle).filter_by(group_id=group.id))
     cancelled = result.cancelled.local_date.isoformat()
