@@ -28,15 +28,18 @@ Rules
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from ipt_groups.cycles.calendar import plan_reminder, rules_for
 from ipt_groups.messaging.timing import QuietHours, defer_out_of_quiet
 
 AFTER_SESSION = timedelta(days=2)  # between sessions: the week's events are fresh, the next is days away
 CHECKIN_WINDOW = timedelta(days=4)  # a check-in not sent by then is stale (the next session is near)
+MEMBER_SESSION_RULES = rules_for("member", "session")
 PLANNED_KINDS = ("reminder_24h", "reminder_2h", "facilitator_24h", "checkin", "change_notice")
 
 
@@ -92,7 +95,7 @@ class GroupFacts:
     shifted_dates: frozenset[date] = frozenset()  # local dates cancelled with the rest shifted a week
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DesiredMessage:
     key: str
     kind: str
@@ -137,9 +140,20 @@ def _add(out: dict, message: DesiredMessage) -> None:
     out[message.key] = message
 
 
+@lru_cache(maxsize=4096)
+def _reminder_due(starts_at: datetime, offset: timedelta, tz: str, quiet: QuietHours) -> datetime:
+    """plan_reminder, once per start, offset and zone (members share zones)."""
+    return plan_reminder(starts_at, offset, tz, quiet)
+
+
+@lru_cache(maxsize=4096)
+def _checkin_due(starts_at: datetime, tz: str, quiet: QuietHours) -> datetime:
+    return checkin_due(starts_at, tz, quiet)
+
+
 def _session_reminders(out: dict, facts: GroupFacts, s: SessionFact, m: MemberFact) -> None:
-    for rule in rules_for("member", "session"):
-        due = plan_reminder(s.starts_at, rule.offset, m.timezone, facts.quiet)
+    for rule in MEMBER_SESSION_RULES:
+        due = _reminder_due(s.starts_at, rule.offset, m.timezone, facts.quiet)
         if s.starts_at > facts.now:
             key = f"m{m.id}:s{s.id}:{rule.kind}:{stamp(s.starts_at)}"
             _add(out, DesiredMessage(key, rule.kind, due, s.starts_at, {}, member_id=m.id, session_id=s.id))
@@ -149,7 +163,7 @@ def _facilitator_reminder(out: dict, facts: GroupFacts, s: SessionFact) -> None:
     if facts.facilitator_id is None:
         return
     for rule in rules_for("facilitator", "session"):
-        due = plan_reminder(s.starts_at, rule.offset, facts.facilitator_tz, facts.quiet)
+        due = _reminder_due(s.starts_at, rule.offset, facts.facilitator_tz, facts.quiet)
         if s.starts_at > facts.now:
             key = f"f{facts.facilitator_id}:s{s.id}:{rule.kind}:{stamp(s.starts_at)}"
             message = DesiredMessage(
@@ -164,7 +178,7 @@ def checkin_due(session_starts_at: datetime, tz: str, quiet: QuietHours) -> date
 
 
 def _session_checkin(out: dict, facts: GroupFacts, s: SessionFact, m: MemberFact) -> None:
-    due = checkin_due(s.starts_at, m.timezone, facts.quiet)
+    due = _checkin_due(s.starts_at, m.timezone, facts.quiet)
     deadline = due + CHECKIN_WINDOW
     if deadline <= facts.now:
         return  # its window has closed
@@ -177,7 +191,7 @@ def _session_checkin(out: dict, facts: GroupFacts, s: SessionFact, m: MemberFact
 
 def _meeting_messages(out: dict, facts: GroupFacts, meeting: MeetingFact, m: MemberFact) -> None:
     for rule in rules_for("member", "meeting"):
-        due = plan_reminder(meeting.starts_at, rule.offset, m.timezone, facts.quiet)
+        due = _reminder_due(meeting.starts_at, rule.offset, m.timezone, facts.quiet)
         if meeting.starts_at > facts.now:
             key = f"m{m.id}:im{meeting.id}:{rule.kind}:{stamp(meeting.starts_at)}"
             _add(
@@ -236,14 +250,31 @@ def _shifted_between(facts: GroupFacts, told: datetime, s: SessionFact) -> bool:
 
 def same_plan(row: Mapping, desired: DesiredMessage) -> bool:
     """Whether a pending row already says what `desired` says (a notice's due time is when it was
-    first planned, so it is not compared)."""
-    due_same = desired.kind == "change_notice" or row["due_at"] == desired.due_at
-    return (
-        due_same
-        and row["deadline_at"] == desired.deadline_at
-        and dict(row["context"] or {}) == dict(desired.context)
-        and row["member_id"] == desired.member_id
-        and row["facilitator_id"] == desired.facilitator_id
-        and row["session_id"] == desired.session_id
-        and row["meeting_id"] == desired.meeting_id
-    )
+    first planned, so it is not compared). `context` may be the stored JSON text: it is parsed only
+    when it is not the plan's own text."""
+    if desired.kind != "change_notice" and row["due_at"] != desired.due_at:
+        return False
+    if (
+        row["deadline_at"] != desired.deadline_at
+        or row["member_id"] != desired.member_id
+        or row["facilitator_id"] != desired.facilitator_id
+        or row["session_id"] != desired.session_id
+        or row["meeting_id"] != desired.meeting_id
+    ):
+        return False
+    context = row["context"]
+    if isinstance(context, str):
+        if context == context_text(desired.context):
+            return True
+        context = json.loads(context) if context else {}
+    return dict(context or {}) == dict(desired.context)
+
+
+@lru_cache(maxsize=256)
+def _context_text(items: tuple) -> str:
+    return json.dumps(dict(items))
+
+
+def context_text(context: Mapping) -> str:
+    """A context as the outbox stores it (JSON as json.dumps writes it)."""
+    return _context_text(tuple(context.items()))

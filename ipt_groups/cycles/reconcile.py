@@ -11,11 +11,12 @@ re-planned. Reading and writing are set-based (one read of the group's rows, bul
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Text, bindparam, cast, select, update
 
 from ipt_groups.cycles.plan import (
     PLANNED_KINDS,
@@ -66,12 +67,16 @@ def quiet_hours() -> QuietHours:
 
 def group_facts(group_id: int, now: datetime, quiet: QuietHours | None = None) -> GroupFacts | None:
     """The facts the plan of one group depends on, read in a handful of queries; None without a cycle."""
-    cycle = db.session.scalar(select(Cycle).filter_by(group_id=group_id))
-    if cycle is None:
+    head = db.session.execute(
+        select(Cycle.template, Cycle.skip_dates, Group.facilitator_id, Facilitator.timezone)
+        .join(Group, Group.id == Cycle.group_id)
+        .join(Facilitator, Facilitator.id == Group.facilitator_id)
+        .where(Cycle.group_id == group_id)
+    ).first()
+    if head is None:
         return None
-    group = db.session.get(Group, group_id)
-    facilitator_tz = db.session.scalar(select(Facilitator.timezone).filter_by(id=group.facilitator_id))
-    template = template_from_dict(cycle.template)
+    template_doc, skip_dates, facilitator_id, facilitator_tz = head
+    template = _template(template_doc)
     sessions = tuple(
         SessionFact(r.id, r.number, r.starts_at, r.status, r.local_date, r.announced_starts_at or r.starts_at)
         for r in db.session.execute(
@@ -108,10 +113,10 @@ def group_facts(group_id: int, now: datetime, quiet: QuietHours | None = None) -
         )
     )
     told, sent = _notices(group_id)
-    shifted = frozenset(_as_date(d) for d in (cycle.skip_dates or []))
+    shifted = frozenset(_as_date(d) for d in (skip_dates or []))
     return GroupFacts(
         group_id=group_id,
-        facilitator_id=group.facilitator_id,
+        facilitator_id=facilitator_id,
         facilitator_tz=facilitator_tz,
         sessions=sessions,
         meetings=meetings,
@@ -124,6 +129,18 @@ def group_facts(group_id: int, now: datetime, quiet: QuietHours | None = None) -
         notices_sent=sent,
         shifted_dates=shifted,
     )
+
+
+def _template(doc: dict):
+    """The cycle's template (parsed once per distinct snapshot: most groups share a few)."""
+    key = json.dumps(doc, sort_keys=True)
+    found = _TEMPLATES.get(key)
+    if found is None:
+        found = _TEMPLATES[key] = template_from_dict(doc)
+    return found
+
+
+_TEMPLATES: dict = {}
 
 
 def _as_date(value) -> date:
@@ -183,7 +200,7 @@ def apply_plan(group_id: int, desired: dict[str, DesiredMessage], reason: str) -
         Message.state,
         Message.due_at,
         Message.deadline_at,
-        Message.context,
+        cast(Message.context, Text).label("context"),
         Message.member_id,
         Message.facilitator_id,
         Message.session_id,
