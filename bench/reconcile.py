@@ -210,9 +210,8 @@ def main(argv=None) -> None:
     print(f"one group (20 sessions, 12 members, {one['rows']} planned rows), {args.runs} moves:")
     for name in ("move", "reconcile"):
         v = one[name]
-        print(
-            f"  {name:9s} p50 {statistics.median(v):6.2f} ms  p95 {pct(v, 0.95):6.2f} ms  max {max(v):6.2f} ms"
-        )
+        p50, p95 = statistics.median(v), pct(v, 0.95)
+        print(f"  {name:9s} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  max {max(v):6.2f} ms")
     big = programme(app, args.groups, args.members, args.batch, args.planted)
     o = big["outcome"]
     during = big["ticks"]
