@@ -215,3 +215,19 @@ def test_a_quiet_hours_change_replans_every_group(app, db):
         _check(group.id, NOW)
     finally:
         app.config["QUIET_HOURS"] = "21:00-08:00"
+
+
+def test_ipt_replan_re_plans_every_group_after_quiet_hours_change(app, db, runner):
+    group, _ = _world(date(2026, 12, 1), 2, "America/Chicago")
+    app.config["QUIET_HOURS"] = "15:00-17:00"
+    try:
+        result = runner.invoke(args=["ipt", "replan", "--batch", "1"])
+        assert result.exit_code == 0, result.output
+        assert (
+            result.output.startswith("kept ") and "updated 24," in result.output
+        )  # 12 sessions x 2 members: the 2 h reminders
+        _check(group.id, NOW)
+        refused = runner.invoke(args=["ipt", "replan", "--batch", "0"])
+        assert refused.exit_code != 0 and "--batch must be at least 1" in refused.output
+    finally:
+        app.config["QUIET_HOURS"] = "21:00-08:00"
