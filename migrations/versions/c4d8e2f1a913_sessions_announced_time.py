@@ -1,5 +1,6 @@
 """sessions: the time members were last told of as a whole (for the reconciler's change notices);
-alerts: the `unmarked` kind (a held session with members not marked)
+alerts: the `unmarked` kind (a held session with members not marked); messages: an index on (group_id,
+state), the reconciler's read of one group's pending rows
 
 Revision ID: c4d8e2f1a913
 Revises: 9baea391bf8e
@@ -25,6 +26,8 @@ def upgrade():
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("announced_starts_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("announced_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.create_index('ix_messages_group_id_state', ['group_id', 'state'], unique=False)
     # Sessions planned before: members were told their current time.
     op.execute("UPDATE sessions SET announced_starts_at = starts_at")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
@@ -35,6 +38,8 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_messages_group_id_state')
     op.execute("DELETE FROM alerts WHERE kind = 'unmarked'")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_alerts_kind"), type_="check")
