@@ -242,25 +242,34 @@ def apply_plan(group_id: int, desired: dict[str, DesiredMessage], reason: str) -
                 )
             )
         outcome.cancelled = len(cancel_ids)
-    if changes:
-        stmt = (
-            update(Message.__table__)
-            .where(Message.__table__.c.id == bindparam("b_id"))
-            .values(
-                state=bindparam("b_state"),
-                due_at=bindparam("b_due"),
-                deadline_at=bindparam("b_deadline"),
-                context=bindparam("b_context"),
-                member_id=bindparam("b_member"),
-                facilitator_id=bindparam("b_facilitator"),
-                session_id=bindparam("b_session"),
-                meeting_id=bindparam("b_meeting"),
-                reason=bindparam("b_reason"),
-            )
-        )
-        db.session.execute(stmt, changes, execution_options={"synchronize_session": False})
+    for chunk in _chunks(changes, 500):
+        _update_rows(chunk)
     outcome.added = plan_messages(inserts)
     return outcome
+
+
+_CHANGED = (
+    ("id", int),
+    ("state", str),
+    ("due_at", datetime),
+    ("deadline_at", datetime),
+    ("context", dict),
+    ("member_id", int),
+    ("facilitator_id", int),
+    ("session_id", int),
+    ("meeting_id", int),
+)
+
+
+def _update_rows(rows: list[dict]) -> None:
+    """Rows updated in one executemany (psycopg sends them in one pipeline; measured faster here than
+    one UPDATE ... FROM (VALUES ...))."""
+    table = Message.__table__
+    stmt = update(table).where(table.c.id == bindparam("b_id"))
+    stmt = stmt.values(
+        {name: bindparam(f"b_{name}") for name, _ in _CHANGED if name != "id"} | {"reason": None}
+    )
+    db.session.execute(stmt, rows, execution_options={"synchronize_session": False})
 
 
 def _values(row_id: int, wanted: DesiredMessage, row, state: str) -> dict:
@@ -268,14 +277,13 @@ def _values(row_id: int, wanted: DesiredMessage, row, state: str) -> dict:
     return {
         "b_id": row_id,
         "b_state": state,
-        "b_due": row["due_at"] if keep_due else wanted.due_at,
-        "b_deadline": wanted.deadline_at,
+        "b_due_at": row["due_at"] if keep_due else wanted.due_at,
+        "b_deadline_at": wanted.deadline_at,
         "b_context": dict(wanted.context),
-        "b_member": wanted.member_id,
-        "b_facilitator": wanted.facilitator_id,
-        "b_session": wanted.session_id,
-        "b_meeting": wanted.meeting_id,
-        "b_reason": None,
+        "b_member_id": wanted.member_id,
+        "b_facilitator_id": wanted.facilitator_id,
+        "b_session_id": wanted.session_id,
+        "b_meeting_id": wanted.meeting_id,
     }
 
 
