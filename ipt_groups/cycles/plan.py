@@ -108,6 +108,7 @@ class DesiredMessage:
     meeting_id: int | None = None
 
 
+@lru_cache(maxsize=4096)
 def stamp(instant: datetime) -> str:
     """The UTC minute a reminder is for, as its key writes it."""
     return f"{instant:%Y%m%dT%H%M}"
