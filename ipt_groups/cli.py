@@ -321,6 +321,24 @@ def replay_inbound_command() -> None:
     click.echo(f"replayed {replay_spooled(_now())} inbound texts")
 
 
+@ipt.command("replan")
+@click.option("--batch", default=25, show_default=True, help="groups re-planned per transaction")
+def replan_command(batch: int) -> None:
+    """Re-plan every running group's messages from its current facts (after QUIET_HOURS changed):
+    in batches of --batch groups, each committed, so the scheduler goes on sending between them."""
+    from ipt_groups.cycles.reconcile import reconcile_all
+
+    if batch < 1:
+        raise CommandError("--batch must be at least 1")
+    done = reconcile_all(
+        _now(), f"the programme's quiet hours are {current_app.config['QUIET_HOURS']}", batch
+    )
+    click.echo(
+        f"kept {done.kept}, updated {done.updated}, added {done.added}, "
+        f"revived {done.revived}, cancelled {done.cancelled}"
+    )
+
+
 @ipt.command("preview-cycle")
 @click.argument("group_id", type=int)
 def preview_cycle(group_id: int) -> None:

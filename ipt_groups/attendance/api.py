@@ -15,6 +15,7 @@ from ipt_groups.attendance.schemas import (
     CalendarLinkSchema,
     FormatArgs,
     ReportArgs,
+    RsvpPictureSchema,
 )
 from ipt_groups.attendance.sheets import report_csv, sheet_csv, sheet_json, sheet_pdf
 from ipt_groups.extensions import db
@@ -76,6 +77,16 @@ def record_session(data, session_id):
     saved = records.record_session(session, data["records"], principal().actor, now())
     db.session.commit()
     return saved
+
+
+@bp.route("/sessions/<int:session_id>/rsvps", methods=["GET"])
+@bp.response(200, RsvpPictureSchema)
+def session_rsvps(session_id):
+    """Who confirmed (replied C), who can't come (X) and who has not answered, for one session: the
+    group's facilitator and coordinators."""
+    session = GroupSession.get_or_404(session_id)
+    _group_of(session.group_id)
+    return records.rsvp_picture(session)
 
 
 @bp.route("/meetings/<int:meeting_id>/attendance", methods=["PUT"])

@@ -15,6 +15,7 @@ from ipt_groups.checkins.alerts import raise_once
 from ipt_groups.errors import Conflict, InvalidInput
 from ipt_groups.extensions import db
 from ipt_groups.messaging.outbox import plan_once
+from ipt_groups.messaging.texts import short_name
 from ipt_groups.models import (
     Alert,
     AttendanceRecord,
@@ -57,7 +58,50 @@ def record_session(
     session.status = "held"
     db.session.flush()
     _follow_up(session, {r["member_id"] for r in records}, now)
+    _prompt_unmarked(session, enrolled, now)
     return saved
+
+
+def _raise_outreach(group: Group, member, run: tuple[int, ...], now: datetime):
+    return raise_once(
+        "outreach",
+        f"outreach:{member.id}:{run[0]}",
+        now,
+        member_id=member.id,
+        group_id=group.id,
+        detail={"absences_in_a_row": len(run), "session_ids": list(run)},
+    )
+
+
+def _merge_into_open_run(group_id: int, member_id: int, run: tuple[int, ...]) -> bool:
+    """One outreach task per run of absences: a run that shares a session with a task already raised
+    (a correction marked an earlier session absent, or the run grew) is merged into it."""
+    tasks = db.session.scalars(
+        select(Alert).filter_by(kind="outreach", member_id=member_id, group_id=group_id).order_by(Alert.id)
+    )
+    for task in tasks:
+        known = list(task.detail.get("session_ids", []))
+        if set(known) & set(run):
+            merged = [*run, *(i for i in known if i not in run)]
+            task.detail = {**task.detail, "absences_in_a_row": len(merged), "session_ids": merged}
+            return True
+    return False
+
+
+def _prompt_unmarked(session: GroupSession, enrolled: set[int], now: datetime) -> None:
+    """A held session where some members have no mark: one prompt to the facilitator naming them
+    (not an absence, so no outreach), closed once every member is marked."""
+    marked = set(db.session.scalars(select(AttendanceRecord.member_id).filter_by(session_id=session.id)))
+    missing = sorted(enrolled - marked)
+    key = f"unmarked:{session.id}"
+    prompt = db.session.scalar(select(Alert).filter_by(dedupe_key=key))
+    if prompt is None and missing:
+        detail = {"session_number": session.number, "member_ids": missing}
+        raise_once("unmarked", key, now, group_id=session.group_id, session_id=session.id, detail=detail)
+    elif prompt is not None:
+        prompt.detail = {**prompt.detail, "member_ids": missing}
+        if not missing and prompt.acknowledged_at is None:
+            prompt.acknowledged_at = now
 
 
 def record_meeting(meeting: IndividualMeeting, records: list[dict], actor: str, now: datetime):
@@ -121,6 +165,29 @@ def session_roster(session: GroupSession) -> list[RosterLine]:
     ]
 
 
+RSVP_WORDS = {"confirm": "confirmed", "decline": "cant_come", None: "no_answer"}
+
+
+def rsvp_picture(session: GroupSession) -> dict:
+    """The session's RSVPs as its facilitator and coordinators see them: each expected member as
+    confirmed, can't come or no answer (the roster the pages show), with the counts."""
+    lines = session_roster(session)
+    answered = dict(
+        db.session.execute(select(Rsvp.member_id, Rsvp.responded_at).filter_by(session_id=session.id)).all()
+    )
+    members = [
+        {
+            "member_id": line.member.id,
+            "name": short_name(line.member.name, line.member.preferred_name),
+            "rsvp": RSVP_WORDS.get(line.rsvp, "no_answer"),
+            "responded_at": answered.get(line.member.id) if line.rsvp else None,
+        }
+        for line in lines
+    ]
+    counts = {word: sum(1 for m in members if m["rsvp"] == word) for word in RSVP_WORDS.values()}
+    return {"session_id": session.id, "starts_at": session.starts_at, "counts": counts, "members": members}
+
+
 def marked_counts(session_ids: list[int]) -> dict[int, int]:
     """How many members have a mark at each of these sessions (one query)."""
     query = (
@@ -152,13 +219,10 @@ def _follow_up(session: GroupSession, member_ids: set[int], now: datetime) -> No
     rule = completion_rule()
     for member in (m for m in members if m.id in member_ids and m.left_on is None):
         run = rules.outreach_needed(sessions, marks, member.id)
-        if run and raise_once(
-            "outreach",
-            f"outreach:{member.id}:{run[0]}",
-            now,
-            member_id=member.id,
-            group_id=group.id,
-            detail={"absences_in_a_row": len(run), "session_ids": list(run)},
+        if (
+            run
+            and not _merge_into_open_run(group.id, member.id, run)
+            and _raise_outreach(group, member, run, now)
         ):
             _missed_you(group, member.id, run[0], now)
         if rules.completion_status(sessions, marks, member, rule) == "cannot_complete":
@@ -239,26 +303,34 @@ def report_rows(filters: dict) -> list[reports.ReportRow]:
     enrolled = _enrolled(filters)
     names = dict(db.session.execute(select(Group.id, Group.name).join(GroupSession).distinct()).all())
     return [
-        reports.ReportRow(g, names[g], phase, n, attended.get((g, phase), 0), enrolled.get((g, phase), 0))
+        reports.ReportRow(
+            g, names[g], phase, n, attended.get((g, phase), 0), *enrolled.get((g, phase), (0, 0))
+        )
         for (g, phase), n in sorted(held.items())
     ]
 
 
 def _enrolled(filters: dict) -> dict:
     """Members enrolled at some held session of each group and phase (leavers and late joiners
-    count only in the phases they were there for)."""
+    count only in the phases they were there for), and the (session, member) pairs of enrolment: the
+    marks expected."""
     during = and_(
         Enrolment.group_id == GroupSession.group_id,
         Enrolment.joined_on <= GroupSession.local_date,
         or_(Enrolment.left_on.is_(None), GroupSession.local_date < Enrolment.left_on),
     )
     query = (
-        select(GroupSession.group_id, GroupSession.phase, func.count(distinct(Enrolment.member_id)))
+        select(
+            GroupSession.group_id,
+            GroupSession.phase,
+            func.count(distinct(Enrolment.member_id)),
+            func.count(),
+        )
         .join(Enrolment, during)
         .where(GroupSession.status == "held")
         .group_by(GroupSession.group_id, GroupSession.phase)
     )
-    return {(g, p): n for g, p, n in db.session.execute(_session_filters(query, filters))}
+    return {(g, p): (n, pairs) for g, p, n, pairs in db.session.execute(_session_filters(query, filters))}
 
 
 def _session_filters(query, filters: dict):
@@ -281,10 +353,12 @@ def _held(filters: dict) -> dict:
 
 
 def _attended(filters: dict) -> dict:
+    """Marks that count as attended under the completion rule (late unless the rule says otherwise)."""
+    counted = ("present", "late") if completion_rule().count_late_as_present else ("present",)
     query = (
         select(GroupSession.group_id, GroupSession.phase, func.count())
         .join(AttendanceRecord, AttendanceRecord.session_id == GroupSession.id)
-        .where(GroupSession.status == "held", AttendanceRecord.status.in_(("present", "late")))
+        .where(GroupSession.status == "held", AttendanceRecord.status.in_(counted))
         .group_by(GroupSession.group_id, GroupSession.phase)
     )
     return {(g, p): n for g, p, n in db.session.execute(_session_filters(query, filters))}

@@ -201,12 +201,17 @@ class ReportRow(NamedTuple):
     held_sessions: int
     attended_marks: int
     enrolled_members: int
+    # marks expected: each held session times the members enrolled at it (a late joiner counts only
+    # from the week they joined, as on the sheet); None: held sessions x enrolled members
+    expected_marks: int | None = None
 
 
 def programme_report(rows: Iterable[ReportRow | tuple]) -> list[dict]:
     """Rates per group and phase, plus an `all` line per group, in one pass over the rows.
 
-    rate = attended marks / (held sessions x enrolled members); mean_attended is the dose per member.
+    rate = attended marks / expected marks, each member counted at the held sessions of their own
+    enrolment (the sheet's denominator, so a late joiner who came every week leaves the group at 100%);
+    mean_attended is the dose per member.
     The `all` line takes the largest phase enrolment as the group's, since late joiners add members.
     """
     groups: dict[int, dict[str, ReportRow]] = {}
@@ -237,12 +242,17 @@ def _group_total(rows: list[ReportRow]) -> ReportRow:
         sum(r.held_sessions for r in rows),
         sum(r.attended_marks for r in rows),
         max(r.enrolled_members for r in rows),
+        sum(_expected(r) for r in rows),
     )
+
+
+def _expected(row: ReportRow) -> int:
+    return row.held_sessions * row.enrolled_members if row.expected_marks is None else row.expected_marks
 
 
 def _report_line(row: ReportRow, expected: int | None = None) -> dict:
     # the `all` line passes the phases' summed expected marks: held x max enrolled would overstate it
-    expected = row.held_sessions * row.enrolled_members if expected is None else expected
+    expected = _expected(row) if expected is None else expected
     return {
         "group_id": row.group_id,
         "group_name": row.group_name,

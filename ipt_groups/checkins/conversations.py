@@ -1,5 +1,5 @@
 """Check-in conversations in the database: opened when the check-in is sent, answered by reply, closed
-or expired when late; the pure conversation rules live in instruments.py, planning in planning.py.
+or expired when late; the pure conversation rules live in instruments.py, their planning in cycles/plan.py.
 Item 9 of the PHQ-9 reaches a human: an answer above 0 or words that mean yes alert and put the crisis
 line in the reply; an unreadable answer, or none before the check-in closes, ends in a review alert; a
 late reply to the item-9 prompt still counts."""

@@ -19,6 +19,7 @@ from ipt_groups.checkins.conversations import (
     latest_for,
 )
 from ipt_groups.checkins.replies import classify
+from ipt_groups.cycles.reconcile import reconcile_member
 from ipt_groups.extensions import db
 from ipt_groups.formation.invitations import answer_invitation, cancel_invitations
 from ipt_groups.messaging.languages import catalogues
@@ -151,8 +152,12 @@ def _stop(member: Member, record: InboundMessage, now: datetime) -> None:
 
 
 def _start(member: Member, record: InboundMessage, now: datetime) -> str:
+    """START: consent again, and the rest of the member's cycle is planned again (reminders, check-ins
+    whose window is still open)."""
     member.opted_out_at, member.phone_problem = None, None
     member.sms_consent, member.sms_consent_at, member.sms_consent_source = True, now, "SMS START"
+    db.session.flush()
+    reconcile_member(member.id, now, "the member replied START")
     return _text(member, "start_reply")
 
 
@@ -204,6 +209,7 @@ def _rsvp(member: Member, record: InboundMessage, now: datetime) -> str:
     rsvp.response, rsvp.responded_at = response, now
     _prefill_attendance(session, member, response, now)
     if response == "confirm":
+        _withdraw_notice(session, member, now)
         return _text(member, "rsvp_confirmed")
     _tell_facilitator(session, member, now)
     return _text(member, "rsvp_declined")
@@ -246,7 +252,9 @@ def _prefill_attendance(session: GroupSession, member: Member, response: str, no
         db.session.delete(record)
 
 
-def _tell_facilitator(session: GroupSession, member: Member, now: datetime) -> None:
+def _tell_facilitator(
+    session: GroupSession, member: Member, now: datetime, text: str = "rsvp_notice"
+) -> None:
     group, facilitator = session.group, session.group.facilitator
     catalogue = catalogue_for(facilitator.language)
     when = local_when(session.starts_at, facilitator.timezone, catalogue, group.timezone)["when"]
@@ -255,10 +263,11 @@ def _tell_facilitator(session: GroupSession, member: Member, now: datetime) -> N
         "member_id": member.id,
         "group": group_label(group.id, catalogue),
     }
-    body = catalogue.render("rsvp_notice", context | {"when": when})
+    body = catalogue.render(text, context | {"when": when})
+    which = "decline" if text == "rsvp_notice" else "withdrawn"
     plan_once(
         {
-            "dedupe_key": f"f{group.facilitator_id}:s{session.id}:decline:m{member.id}",
+            "dedupe_key": f"f{group.facilitator_id}:s{session.id}:{which}:m{member.id}",
             "kind": "rsvp_notice",
             "facilitator_id": group.facilitator_id,
             "group_id": group.id,
@@ -268,6 +277,21 @@ def _tell_facilitator(session: GroupSession, member: Member, now: datetime) -> N
             "context": {"body": body},
         }
     )
+
+
+def _withdraw_notice(session: GroupSession, member: Member, now: datetime) -> None:
+    """C after X: the facilitator's "can't come" notice is withdrawn; if it already went, they are told
+    the member is coming after all (once)."""
+    key = f"f{session.group.facilitator_id}:s{session.id}:decline:m{member.id}"
+    notice = db.session.scalar(select(Message).filter_by(dedupe_key=key))
+    if notice is None or notice.state == "cancelled":
+        return
+    if notice.state == "pending":
+        notice.state, notice.reason = "cancelled", "withdrawn: the member replied C after X"
+        return
+    withdrawn = f"f{session.group.facilitator_id}:s{session.id}:withdrawn:m{member.id}"
+    if db.session.scalar(select(Message.id).filter_by(dedupe_key=withdrawn)) is None:
+        _tell_facilitator(session, member, now, "rsvp_withdrawn")
 
 
 _KEYWORDS = {"stop": _stop, "start": _start, "help": _help, "rsvp_confirm": _rsvp, "rsvp_decline": _rsvp}
@@ -300,4 +324,9 @@ def record_delivery_status(provider_id: str, status: str, error_code: str | None
         message.reason = f"carrier reported {status}" + (f" (error {error_code})" if error_code else "")
         if message.kind in SAFETY_KINDS:
             safety_text_failed(message, error_code, message.reason, now)
+        if str(error_code) == "21610" and message.member_id is not None:
+            # the carrier's "recipient opted out" (a Messaging Service reports it here): as STOP
+            member = db.session.get(Member, message.member_id)
+            opt_out(member, now, "carrier reported unsubscribed (21610)")
+            close_open(member.id, now, "cancelled")
     return True

@@ -100,11 +100,22 @@ class CyclePlan:
     meetings: list[PlannedMeeting]
 
 
-def _session(number: int, phase: str, d: date, t: time, tz: str, minutes: int) -> PlannedSession:
+def dated_session(number: int, phase: str, d: date, t: time, tz: str, minutes: int) -> PlannedSession:
+    """A session at wall-clock `t` on `d`; its local date and time are those of the instant it really
+    starts (02:30 in a spring-forward gap starts, and reads, 03:30)."""
     if minutes <= 0:
         raise CycleError({"session_minutes": ["must be a positive number of minutes"]})
-    starts_at = local_to_utc(d, t, tz)
-    return PlannedSession(number, phase, d, t, starts_at, starts_at + timedelta(minutes=minutes))
+    try:
+        starts_at = local_to_utc(d, t, tz)
+    except OverflowError:
+        raise CycleError(
+            {"local_date": [f"{d.isoformat()} is beyond the dates the calendar can hold"]}
+        ) from None
+    real = starts_at.astimezone(zone(tz))
+    local_date, local_start = real.date(), real.time().replace(tzinfo=None, fold=0)
+    return PlannedSession(
+        number, phase, local_date, local_start, starts_at, starts_at + timedelta(minutes=minutes)
+    )
 
 
 def plan_cycle(
@@ -118,12 +129,19 @@ def plan_cycle(
     """Date every session weekly from `first_date`, pushing past skipped dates, and the meetings."""
     minutes = template.session_minutes if session_minutes is None else session_minutes
     sessions, day = [], first_date
-    for number in range(1, template.sessions + 1):
-        while day in skip_dates:
+    try:
+        for number in range(1, template.sessions + 1):
+            while day in skip_dates:
+                day += WEEK
+            sessions.append(dated_session(number, phase_of(template, number), day, local_start, tz, minutes))
             day += WEEK
-        sessions.append(_session(number, phase_of(template, number), day, local_start, tz, minutes))
-        day += WEEK
-    return CyclePlan(template, tz, sessions, plan_meetings(template, sessions, tz))
+        meetings = plan_meetings(template, sessions, tz)
+    except (OverflowError, CycleError) as exc:
+        if isinstance(exc, CycleError) and "local_date" not in exc.errors:
+            raise
+        last = "the cycle's last dates"
+        raise CycleError({"first_date": [f"{first_date.isoformat()} puts {last} beyond year 9999"]}) from None
+    return CyclePlan(template, tz, sessions, meetings)
 
 
 def plan_meetings(template: CycleTemplate, sessions: list[PlannedSession], tz: str) -> list[PlannedMeeting]:
@@ -199,7 +217,7 @@ def move_session(
     current = _find(plan_sessions, number)
     _check_changeable(current, held_numbers, now)
     minutes = current.minutes if session_minutes is None else session_minutes
-    moved = _session(number, current.phase, new_local_date, new_local_start, tz, minutes)
+    moved = dated_session(number, current.phase, new_local_date, new_local_start, tz, minutes)
     if now is not None and moved.starts_at <= now:
         raise CycleError({"local_date": ["the new time is in the past"]})
     _check_clashes(moved, plan_sessions, minutes)
@@ -236,7 +254,7 @@ def cancel_session(
     out, moves = [], []
     for s in sessions:
         if s.number >= number:
-            later = _session(s.number, s.phase, s.local_date + WEEK, s.local_start, tz, s.minutes)
+            later = dated_session(s.number, s.phase, s.local_date + WEEK, s.local_start, tz, s.minutes)
             moves.append(SessionMove(s.number, s.starts_at, later.starts_at))
             s = later
         out.append(s)

@@ -7,13 +7,12 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ipt_groups.checkins.planning import checkin_rows
 from ipt_groups.cycles.calendar import plan_meetings
-from ipt_groups.cycles.operations import planned_session, quiet_hours
-from ipt_groups.cycles.reminders import meeting_rows, member_session_rows
+from ipt_groups.cycles.operations import planned_session
+from ipt_groups.cycles.reconcile import reconcile_group
 from ipt_groups.cycles.templates import template_from_dict
 from ipt_groups.extensions import db
-from ipt_groups.messaging.outbox import cancel_pending, plan_or_revive
+from ipt_groups.messaging.outbox import cancel_pending
 from ipt_groups.models import Cycle, Group, GroupSession, IndividualMeeting, Member, Message
 
 
@@ -39,19 +38,16 @@ def late_join_refusal(group: Group, now: datetime) -> str | None:
 
 
 def join_cycle(group: Group, member: Member, now: datetime) -> None:
-    """Plan a joiner's reminders, check-ins and remaining individual meetings; a member who left
-    and comes back gets their cancelled ones again rather than doubles."""
+    """Date a joiner's remaining individual meetings and re-plan the group (the reconciler gives them
+    the reminders and check-ins still to come; a member who left and comes back gets their cancelled
+    ones again rather than doubles)."""
     cycle = db.session.scalar(select(Cycle).filter_by(group_id=group.id))
     if cycle is None:
         return
-    quiet, template = quiet_hours(), template_from_dict(cycle.template)
+    template = template_from_dict(cycle.template)
     sessions = list(db.session.scalars(select(GroupSession).filter_by(group_id=group.id).order_by("number")))
-    upcoming = [s for s in sessions if s.status == "scheduled" and s.starts_at > now]
-    meetings = _meetings(group, member, template, sessions, now)
-    rows = member_session_rows(group, member, upcoming, quiet, now)
-    rows += [row for m in meetings for row in meeting_rows(m, member, quiet, now)]
-    rows += checkin_rows(template, [member], upcoming, meetings, quiet, now)
-    plan_or_revive(rows)
+    _meetings(group, member, template, sessions, now)
+    reconcile_group(group.id, now, f"member {member.id} joined")
 
 
 def _meetings(group: Group, member: Member, template, sessions, now: datetime) -> list[IndividualMeeting]:
@@ -78,10 +74,14 @@ def _meetings(group: Group, member: Member, template, sessions, now: datetime) -
     return meetings
 
 
-def leave_cycle(group_id: int, member_id: int, reason: str) -> int:
+def leave_cycle(group_id: int, member_id: int, reason: str, now: datetime) -> int:
     """A member who leaves gets no more of the group's messages; their meetings are cancelled."""
     for meeting in db.session.scalars(
         select(IndividualMeeting).filter_by(group_id=group_id, member_id=member_id, status="scheduled")
     ):
         meeting.status = "cancelled"
+    db.session.flush()
+    # The enrolment has ended: the group's plan no longer has them; anything else of theirs in the
+    # group that was pending (a missed-you text) goes too.
+    reconcile_group(group_id, now, reason)
     return cancel_pending(Message.group_id == group_id, Message.member_id == member_id, reason=reason)

@@ -3,15 +3,14 @@ follows in the same transaction."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from ipt_groups.audit import record_change, snapshot
-from ipt_groups.checkins import planning as checkin_planning
-from ipt_groups.cycles import calendar, reminders
+from ipt_groups.cycles import calendar
+from ipt_groups.cycles.reconcile import quiet_hours, reconcile_group
 from ipt_groups.cycles.templates import (
     TEMPLATES,
     CycleError,
@@ -21,16 +20,11 @@ from ipt_groups.cycles.templates import (
 )
 from ipt_groups.errors import Conflict, InvalidInput
 from ipt_groups.extensions import db
-from ipt_groups.messaging.timing import QuietHours
 from ipt_groups.models import Cycle, CycleTemplateRow, Group, GroupSession, IndividualMeeting
 from ipt_groups.time_of_day import parse_hhmm
 from ipt_groups.vocabulary import DAYS
 
-
-def quiet_hours() -> QuietHours:
-    """The programme's quiet hours (QUIET_HOURS, "21:00-08:00")."""
-    start, _, end = current_app.config["QUIET_HOURS"].partition("-")
-    return QuietHours(_time(start), _time(end))
+__all__ = ["quiet_hours"]  # re-exported: the programme's quiet hours, read where the plan is made
 
 
 def _time(text: str) -> time:
@@ -83,13 +77,12 @@ def start_cycle(group: Group, data: dict, actor: str, now: datetime) -> Cycle:
         created_at=now,
     )
     db.session.add(cycle)
-    sessions = [_session_row(group, s) for s in plan.sessions]
+    sessions = [_session_row(group, s, now) for s in plan.sessions]
     meetings = _meeting_rows(group, plan.meetings)
     db.session.add_all(sessions + meetings)
     group.status = "scheduled"
     db.session.flush()
-    reminders.plan_cycle_reminders(group, sessions, meetings, quiet_hours(), now)
-    checkin_planning.plan_cycle_checkins(group, sessions, meetings, quiet_hours(), now)
+    reconcile_group(group.id, now, "the cycle was planned")
     record_change(actor, "cycle.create", cycle, None, snapshot(cycle))
     return cycle
 
@@ -104,13 +97,18 @@ def _plan(group: Group, template: CycleTemplate, first: date, skips: set[date], 
         errors.setdefault("first_date", []).extend(exc.errors["first_date"])
     if errors:
         raise InvalidInput("the cycle cannot start then", errors)
-    return calendar.plan_cycle(
-        template, first, _time(group.start_time), group.timezone, skips, group.session_minutes
-    )
+    try:
+        return calendar.plan_cycle(
+            template, first, _time(group.start_time), group.timezone, skips, group.session_minutes
+        )
+    except CycleError as exc:
+        raise InvalidInput("the cycle cannot start then", exc.errors) from exc
 
 
-def _session_row(group: Group, s: calendar.PlannedSession) -> GroupSession:
+def _session_row(group: Group, s: calendar.PlannedSession, now: datetime) -> GroupSession:
     return GroupSession(
+        announced_starts_at=s.starts_at,
+        announced_at=now,
         group_id=group.id,
         number=s.number,
         phase=s.phase,
@@ -178,7 +176,9 @@ def move_session(
         raise _refusal(exc) from exc
     before = snapshot(session)
     _apply(session, next(p for p in moved if p.number == session.number))
-    reminders.follow_session_change(group, session, before["starts_at"], "session_moved", quiet_hours(), now)
+    _replan_meetings(group, now)
+    db.session.flush()
+    reconcile_group(group.id, now, f"session {session.number} moved")
     record_change(actor, "session.move", session, before, snapshot(session))
     return session
 
@@ -204,26 +204,52 @@ def cancel_session(
     before = snapshot(session)
     if shift:
         _shift(group, live, result, now)
+        why = f"session {session.number} was cancelled and the rest shifted a week"
     else:
         session.status, session.cancel_reason, session.revision = "cancelled", reason, session.revision + 1
-        db.session.flush()
-        reminders.cancel_session_messages(group, session, before["starts_at"], now)
+        why = f"session {session.number} was cancelled"
+    _replan_meetings(group, now)
+    db.session.flush()
+    reconcile_group(group.id, now, why)
     record_change(actor, "session.cancel", session, before, {**snapshot(session), "shift": shift})
     return session
 
 
 def _shift(group: Group, live: list[GroupSession], result: calendar.CancelResult, now: datetime) -> None:
+    """Every session from the cancelled one on moves a week. The cancelled date is recorded in the
+    cycle's skip dates (a date the cycle skips); the cancelled session's notice tells members, and says
+    the rest move one week later, so the later sessions' announced times move along with them."""
     by_number = {r.number: r for r in live}
     for planned in result.sessions:
         _apply(by_number[planned.number], planned)
-    db.session.flush()
-    quiet = quiet_hours()
-    target = by_number[result.cancelled.number]
-    old = result.cancelled.starts_at.isoformat()
     for move in result.moves:
         row = by_number[move.number]
-        notice = "session_cancelled_shifted" if row is target else None
-        reminders.follow_session_change(group, row, old if notice else None, notice, quiet, now)
+        if move.number != result.cancelled.number and row.announced_starts_at is not None:
+            told = row.announced_starts_at.astimezone(calendar.zone(group.timezone))
+            row.announced_starts_at = calendar.local_to_utc(
+                told.date() + calendar.WEEK, told.time(), group.timezone
+            )
+            row.announced_at = now
+    cycle = db.session.scalar(select(Cycle).filter_by(group_id=group.id))
+    cancelled = result.cancelled.local_date.isoformat()
+    cycle.skip_dates = sorted({*(cycle.skip_dates or []), cancelled})
+
+
+def _replan_meetings(group: Group, now: datetime) -> None:
+    """Individual meetings not booked by hand stay where the template puts them around the sessions
+    (a mid-group meeting between its sessions, the post-group one after the last), once they move."""
+    cycle = db.session.scalar(select(Cycle).filter_by(group_id=group.id))
+    template = template_from_dict(cycle.template)
+    live = [planned_session(r) for r in _group_sessions(group.id) if r.status != "cancelled"]
+    defaults = {p.kind: p for p in calendar.plan_meetings(template, live, group.timezone)}
+    meetings = db.session.scalars(select(IndividualMeeting).filter_by(group_id=group.id, status="scheduled"))
+    for meeting in meetings:
+        planned = defaults.get(meeting.kind)
+        if meeting.moved_by_hand or planned is None or meeting.starts_at <= now:
+            continue
+        if planned.starts_at != meeting.starts_at and planned.starts_at > now:
+            meeting.starts_at, meeting.ends_at = planned.starts_at, planned.ends_at
+            meeting.revision += 1
 
 
 def _apply(row: GroupSession, planned: calendar.PlannedSession) -> None:
@@ -231,6 +257,37 @@ def _apply(row: GroupSession, planned: calendar.PlannedSession) -> None:
         row.revision += 1
     row.starts_at, row.ends_at = planned.starts_at, planned.ends_at
     row.local_date, row.local_start = planned.local_date, planned.local_start.strftime("%H:%M")
+
+
+def change_slot(group: Group, old_day: str, old_start: str, now: datetime) -> None:
+    """The group's weekly slot changed: sessions not yet begun move to the new day and time, in the
+    same week (forward to the new weekday), and members are told once each; sessions already held or
+    begun stay where they were. A session that would then start in the past refuses the change."""
+    rows = [r for r in _group_sessions(group.id) if r.status == "scheduled" and r.starts_at > now]
+    if not rows:
+        return
+    ahead = (DAYS.index(group.day) - DAYS.index(old_day)) % 7
+    new_start, minutes = _time(group.start_time), group.session_minutes
+    moved = []
+    for row in rows:
+        planned = calendar.dated_session(
+            row.number, row.phase, row.local_date + timedelta(days=ahead), new_start, group.timezone, minutes
+        )
+        if planned.starts_at <= now:
+            raise Conflict(
+                "the new slot has passed this week",
+                {
+                    "start_time": [
+                        f"session {row.number} would start at {planned.starts_at.isoformat()}, in the past"
+                    ]
+                },
+            )
+        moved.append((row, planned))
+    for row, planned in moved:
+        _apply(row, planned)
+    _replan_meetings(group, now)
+    db.session.flush()
+    reconcile_group(group.id, now, "the group's weekly slot changed")
 
 
 def _refusal(exc: CycleError) -> InvalidInput:

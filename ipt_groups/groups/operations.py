@@ -9,6 +9,8 @@ from sqlalchemy import Select, select
 
 from ipt_groups.audit import audited_update, record_change, snapshot
 from ipt_groups.cycles import cohort
+from ipt_groups.cycles.operations import change_slot
+from ipt_groups.cycles.reconcile import reconcile_group
 from ipt_groups.errors import Conflict, InvalidInput, NotFound
 from ipt_groups.extensions import db
 from ipt_groups.models import Enrolment, Facilitator, Group, Member
@@ -46,11 +48,17 @@ def update_group(group: Group, changes: dict, actor: str, now: datetime) -> Grou
     """Change a group's name, slot, size or facilitator; the result must still be valid."""
     facilitator = _facilitator(changes.get("facilitator_id", group.facilitator_id))
     before = snapshot(group)
+    old_day, old_start = group.day, group.start_time
     for key, value in changes.items():
         setattr(group, key, value)
     _check_facilitator(group, facilitator, now)
     _check_members_fit(group)
     db.session.flush()
+    if (group.day, group.start_time) != (old_day, old_start):
+        # Applied to the sessions not yet begun, with one notice per member (held ones stay).
+        change_slot(group, old_day, old_start, now)
+    elif before["facilitator_id"] != group.facilitator_id:
+        reconcile_group(group.id, now, "the group has a new facilitator")
     record_change(actor, "group.update", group, before, snapshot(group))
     return group
 
@@ -199,6 +207,6 @@ def remove_member(group_id: int, member_id: int, actor: str, now: datetime) -> E
         raise NotFound(f"member {member_id} is not in group {group_id}")
     audited_update(actor, "group.remove", enrolment, {"left_on": now.date(), "left_reason": "removed"})
     enrolment.member.status = "waitlisted"
-    cohort.leave_cycle(group_id, member_id, "the member left the group")
+    cohort.leave_cycle(group_id, member_id, "the member left the group", now)
     db.session.flush()
     return enrolment

@@ -11,9 +11,14 @@ from ipt_groups.messaging.recipients import Recipient
 from ipt_groups.messaging.texts import day_relation, day_word, first_name, group_label, local_when, roster
 from ipt_groups.models import Group, GroupSession, IndividualMeeting, Message
 
+# Context a planned row keeps for the planner, not the text: which text, and the times it tells of.
+PLAN_ONLY = frozenset({"text", "old_start", "new_start", "status"})
 
-def compose(message: Message, recipient: Recipient, settings) -> str:
-    """The body for `message`: a fixed body if one was planned, else its text with the context."""
+
+def compose(message: Message, recipient: Recipient, settings, sent_at: datetime | None = None) -> str:
+    """The body for `message`: a fixed body if one was planned, else its text with the context. Which
+    day a meeting is ("today", "tomorrow", or its date) is seen from `sent_at`, when the text really goes
+    out (a preview: when it is due)."""
     if message.context.get("body"):
         return message.context["body"]
     if message.kind in settings.kinds:  # as a preview; the dispatcher calls the kind's compose instead
@@ -23,8 +28,8 @@ def compose(message: Message, recipient: Recipient, settings) -> str:
         "programme": settings.programme,
         "first_name": first_name(recipient.name, recipient.preferred_name),
     }
-    context.update(_subject_context(message, recipient, catalogue))
-    context.update({k: v for k, v in message.context.items() if k not in ("text", "old_start", "day")})
+    context.update(_subject_context(message, recipient, catalogue, sent_at or message.due_at))
+    context.update({k: v for k, v in message.context.items() if k not in PLAN_ONLY})
     if message.context.get("old_start"):
         old = datetime.fromisoformat(message.context["old_start"])
         context["old_when"] = local_when(old, recipient.timezone, catalogue, context.get("group_tz"))["when"]
@@ -36,15 +41,15 @@ def text_key(message: Message) -> str:
     return f"{'meeting' if message.meeting_id else 'session'}_{message.kind}"
 
 
-def _subject_context(message: Message, recipient: Recipient, catalogue: Catalogue) -> dict:
+def _subject_context(message: Message, recipient: Recipient, catalogue: Catalogue, sent_at: datetime) -> dict:
     if message.meeting_id is not None:
         meeting = db.session.get(IndividualMeeting, message.meeting_id)
-        return _when(meeting.starts_at, message, recipient, catalogue)
+        return _when(meeting.starts_at, sent_at, recipient, catalogue)
     if message.session_id is None:
         return {}
     session = db.session.get(GroupSession, message.session_id)
     group = db.session.get(Group, session.group_id)
-    context = _when(session.starts_at, message, recipient, catalogue, group.timezone)
+    context = _when(session.starts_at, sent_at, recipient, catalogue, group.timezone)
     context["group_tz"] = group.timezone
     if message.facilitator_id is not None:
         people = [(m.name, m.preferred_name) for m in group.current_members]
@@ -52,8 +57,8 @@ def _subject_context(message: Message, recipient: Recipient, catalogue: Catalogu
     return context
 
 
-def _when(starts_at: datetime, message: Message, recipient: Recipient, catalogue: Catalogue, group_tz=None):
-    """When the meeting is, and which day, seen from when the text is due (the planned send time)."""
+def _when(starts_at: datetime, sent_at: datetime, recipient: Recipient, catalogue: Catalogue, group_tz=None):
+    """When the meeting is, and which day, seen from when the text goes out in the reader's zone."""
     context = local_when(starts_at, recipient.timezone, catalogue, group_tz)
-    relation = message.context.get("day") or day_relation(starts_at, message.due_at, recipient.timezone)
+    relation = day_relation(starts_at, sent_at, recipient.timezone)
     return {**context, "day": day_word(catalogue, relation)}

@@ -212,7 +212,7 @@ def _deliver(message_id: int, sender: Sender, now: datetime, settings: DispatchS
         db.session.commit()
         return hold
     handler = settings.kinds.get(message.kind)
-    body = handler.compose(message, now) if handler else compose(message, recipient, settings)
+    body = handler.compose(message, now) if handler else compose(message, recipient, settings, now)
     message.body = handler.preview(message) if handler and handler.secret else body
     message.segments = measure(body).count
     message.send_started_at = now

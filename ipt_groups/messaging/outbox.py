@@ -44,23 +44,6 @@ def plan_messages(rows: list[dict]) -> int:
     return len(rows)
 
 
-def plan_or_revive(rows: list[dict]) -> int:
-    """Plan rows whose keys are new; a cancelled row with the same key (a member who left and came
-    back) is pending again with the new times. Rows already pending or sent are left alone."""
-    keys = [r["dedupe_key"] for r in rows]
-    known = {m.dedupe_key: m for m in db.session.scalars(select(Message).where(Message.dedupe_key.in_(keys)))}
-    for row in rows:
-        old = known.get(row["dedupe_key"])
-        if old is not None and old.state == "cancelled":
-            old.state, old.reason, old.due_at, old.deadline_at = (
-                "pending",
-                None,
-                row["due_at"],
-                row.get("deadline_at"),
-            )
-    return plan_messages([r for r in rows if r["dedupe_key"] not in known])
-
-
 def plan_once(row: dict) -> Message | None:
     """Plan one message unless its key was planned before (by any path): None if it was."""
     if db.session.scalar(select(Message.id).where(Message.dedupe_key == row["dedupe_key"])):

@@ -31,6 +31,8 @@ class Message(db.Model):
         one_of("state", MESSAGE_STATES),
         # The dispatcher's only scan: due rows of one state, oldest first.
         Index("ix_messages_state_due_at", "state", "due_at"),
+        # The reconciler's read: one group's pending rows (not every pending row of the programme).
+        Index("ix_messages_group_id_state", "group_id", "state"),
         # The safety lane's scan: a handful of rows however many millions the outbox holds.
         Index(
             "ix_messages_safety_pending",

@@ -45,6 +45,12 @@ class GroupSession(db.Model):
     cancel_reason: Mapped[str | None] = mapped_column(String(200))
     # Bumped on every change, for the calendar feed's SEQUENCE.
     revision: Mapped[int] = mapped_column(default=0, server_default="0")
+    # What members were last told of this session's time as a whole (at planning, or moved along by a
+    # cancellation with shift, whose notice says "the rest move one week later"), and when: the
+    # reconciler compares the current time with it (or with a later notice a member got) to tell each
+    # member once per net change.
+    announced_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     group = relationship("Group")
 

@@ -51,7 +51,17 @@ class Checkin(db.Model):
     complete: Mapped[bool] = mapped_column(default=False)
 
 
-ALERT_KINDS = ("safety", "outreach", "operator", "rsvp_decline", "cannot_complete", "small_group")
+# unmarked: a held session where some members have no attendance mark (a prompt to its facilitator)
+# small_group: a group below its minimum size a set time before its start (a prompt to coordinators)
+ALERT_KINDS = (
+    "safety",
+    "outreach",
+    "operator",
+    "rsvp_decline",
+    "cannot_complete",
+    "small_group",
+    "unmarked",
+)
 
 
 class Alert(db.Model):

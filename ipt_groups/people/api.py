@@ -158,7 +158,9 @@ class FacilitatorById(MethodView):
     def patch(self, changes, facilitator_id):
         """Change a facilitator (any subset of fields)."""
         who = coordinator()
-        facilitator = roster.update_facilitator(Facilitator.get_or_404(facilitator_id), changes, who.actor)
+        facilitator = roster.update_facilitator(
+            Facilitator.get_or_404(facilitator_id), changes, who.actor, now()
+        )
         db.session.commit()
         return facilitator
 

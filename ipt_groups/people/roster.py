@@ -9,12 +9,15 @@ from sqlalchemy import Select, func, select
 from ipt_groups.audit import audited_update, record_change, snapshot
 from ipt_groups.auth import delete_tokens
 from ipt_groups.cycles.cohort import leave_cycle
+from ipt_groups.cycles.reconcile import reconcile_group, reconcile_member
 from ipt_groups.errors import Conflict, InvalidInput
 from ipt_groups.extensions import db
 from ipt_groups.messaging.languages import without_catalogue
 from ipt_groups.models import ApiToken, Enrolment, Facilitator, Group, Invitation, Member, Screening
 from ipt_groups.signin import forget_person
 
+# What a member's plan depends on: a change re-plans their group in the same transaction.
+PLAN_FIELDS = frozenset({"phone", "timezone", "language", "sms_consent"})
 ACTIVE_GROUP_STATUSES = ("forming", "scheduled", "running")
 
 
@@ -70,7 +73,13 @@ def update_member(member: Member, changes: dict, actor: str, now: datetime) -> M
     if "sms_consent" in changes and changes["sms_consent"] != member.sms_consent:
         changes["sms_consent_at"] = now
     _apply_status(member, changes.get("status"), now)
-    return audited_update(actor, "member.update", member, changes)
+    member = audited_update(actor, "member.update", member, changes)
+    if PLAN_FIELDS & set(changes):
+        db.session.flush()
+        reconcile_member(
+            member.id, now, "the member's " + ", ".join(sorted(PLAN_FIELDS & set(changes))) + " changed"
+        )
+    return member
 
 
 def _apply_status(member: Member, status: str | None, now: datetime) -> None:
@@ -82,7 +91,7 @@ def _apply_status(member: Member, status: str | None, now: datetime) -> None:
             "member is in a group", {"status": [f"remove them from group {enrolment.group_id} first"]}
         )
     enrolment.left_on, enrolment.left_reason = now.date(), status
-    leave_cycle(enrolment.group_id, member.id, f"the member is {status}")
+    leave_cycle(enrolment.group_id, member.id, f"the member is {status}", now)
 
 
 def delete_member(member: Member, actor: str) -> None:
@@ -116,13 +125,18 @@ def create_facilitator(data: dict, actor: str, now: datetime) -> Facilitator:
     return facilitator
 
 
-def update_facilitator(facilitator: Facilitator, changes: dict, actor: str) -> Facilitator:
+def update_facilitator(facilitator: Facilitator, changes: dict, actor: str, now: datetime) -> Facilitator:
     """Change a facilitator."""
     for field in ("phone", "email"):
         if field in changes:
             ensure_unique(Facilitator, field, changes[field], facilitator.id)
     _check_still_leads(facilitator, changes)
-    return audited_update(actor, "facilitator.update", facilitator, changes)
+    facilitator = audited_update(actor, "facilitator.update", facilitator, changes)
+    if {"timezone", "phone", "language"} & set(changes):
+        db.session.flush()
+        for group in active_groups_led(facilitator.id):
+            reconcile_group(group.id, now, "the facilitator's details changed")
+    return facilitator
 
 
 def active_groups_led(facilitator_id: int) -> list[Group]:

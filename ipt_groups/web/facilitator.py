@@ -27,7 +27,7 @@ from ipt_groups.web.blueprint import bp
 from ipt_groups.web.guard import is_fetch
 
 ALERT_KINDS = ("safety", "operator", "rsvp_decline", "small_group")
-OUTREACH_KINDS = ("outreach", "cannot_complete")
+OUTREACH_KINDS = ("outreach", "cannot_complete", "unmarked")
 MOST_LISTED = 200  # alerts on one page; the API pages through the rest
 
 

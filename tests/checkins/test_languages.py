@@ -56,7 +56,8 @@ def body_of(message: Message) -> str:
 
 def test_a_spanish_member_gets_spanish_reminders_with_spanish_dates(rosa):
     day_before, same_day = first_reminder("reminder_24h"), first_reminder("reminder_2h")
-    send_due(day_before, same_day)
+    send_due(day_before)
+    send_due(same_day)
     assert body_of(day_before) == (
         "Hola Rosa, le recuerda Wellbeing Groups: su grupo se reúne mañana, mar 1 de dic, 18:00. "
         "Responda C si viene o X si no puede."

@@ -65,6 +65,7 @@ ROUTES = [
     ("GET", "/api/v1/checkins", OWN),
     ("GET", "/api/v1/members/{member_id}/scores", OWN),
     ("PUT", "/api/v1/sessions/{session_id}/attendance", OWN),
+    ("GET", "/api/v1/sessions/{session_id}/rsvps", OWN),
     ("PUT", "/api/v1/meetings/{meeting_id}/attendance", OWN),
     ("GET", "/api/v1/groups/{group_id}/meetings", OWN),
     ("PATCH", "/api/v1/meetings/{meeting_id}", OWN),

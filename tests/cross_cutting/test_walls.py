@@ -22,6 +22,7 @@ PURE_CORES = (
     "formation.engine",
     "cycles.templates",
     "cycles.calendar",
+    "cycles.plan",
     "checkins.instruments",
     "checkins.wording",
     "checkins.replies",

@@ -306,7 +306,7 @@ def test_facilitator_books_an_individual_meeting_and_its_messages_follow(
     )
     assert r.status_code == 200, r.json
     assert r.json["starts_at"] == "2027-02-25T15:00:00+00:00"
-    reminder = Message.query.filter_by(meeting_id=meeting.id, kind="reminder_24h").one()
+    reminder = Message.query.filter_by(meeting_id=meeting.id, kind="reminder_24h", state="pending").one()
     assert reminder.due_at == datetime(2027, 2, 24, 15, 0, tzinfo=UTC)
     checkin = Message.query.filter_by(meeting_id=meeting.id, kind="checkin").one()
     assert (
