@@ -99,6 +99,8 @@ class Config:
     WEBHOOK_RATE_LIMIT = os.environ.get("WEBHOOK_RATE_LIMIT", "30 per minute")  # per sending number
     COMPLETION_MIN_RATE = float(os.environ.get("COMPLETION_MIN_RATE", "0.75"))
     COMPLETION_REQUIRE_TERMINATION = os.environ.get("COMPLETION_REQUIRE_TERMINATION", "1") == "1"
+    COMPLETION_LATE_COUNTS = os.environ.get("COMPLETION_LATE_COUNTS", "1") == "1"
+    COMPLETION_EXCUSED_COUNTS_AS_MISSED = os.environ.get("COMPLETION_EXCUSED_COUNTS_AS_MISSED", "1") == "1"
     MISSED_YOU_TEXT = os.environ.get("MISSED_YOU_TEXT", "0") == "1"  # text members after 2 absences in a row
     # Unset outside production: one made at random once per instance (instance/calendar-feed-secret).
     CALENDAR_FEED_SECRET = os.environ.get("CALENDAR_FEED_SECRET", "")

@@ -30,9 +30,14 @@ from ipt_groups.models import (
 
 
 def completion_rule() -> rules.CompletionRule:
-    """The programme's completion rule (COMPLETION_MIN_RATE, COMPLETION_REQUIRE_TERMINATION)."""
+    """The programme's completion rule (the COMPLETION_* settings)."""
     config = current_app.config
-    return rules.CompletionRule(config["COMPLETION_MIN_RATE"], config["COMPLETION_REQUIRE_TERMINATION"])
+    return rules.CompletionRule(
+        config["COMPLETION_MIN_RATE"],
+        config["COMPLETION_REQUIRE_TERMINATION"],
+        config["COMPLETION_LATE_COUNTS"],
+        config["COMPLETION_EXCUSED_COUNTS_AS_MISSED"],
+    )
 
 
 def record_session(
@@ -298,16 +303,20 @@ def _open_alerts(group_id: int) -> dict[int, int]:
 def report_rows(filters: dict) -> list[reports.ReportRow]:
     """Per group and phase: held sessions, attended marks, enrolled members; three GROUP BY queries,
     however many groups and members there are."""
+    rule = completion_rule()
     held = _held(filters)
-    attended = _attended(filters)
+    attended = _attended(filters, rule)
     enrolled = _enrolled(filters)
+    # the sheet's rule (rules._outcome): an excused session leaves a member's denominator when the
+    # programme does not count it as missed
+    excused = {} if rule.excused_counts_as_missed else _marked(filters, ("excused",))
     names = dict(db.session.execute(select(Group.id, Group.name).join(GroupSession).distinct()).all())
-    return [
-        reports.ReportRow(
-            g, names[g], phase, n, attended.get((g, phase), 0), *enrolled.get((g, phase), (0, 0))
-        )
-        for (g, phase), n in sorted(held.items())
-    ]
+    rows = []
+    for (g, phase), n in sorted(held.items()):
+        members, pairs = enrolled.get((g, phase), (0, 0))
+        expected = pairs - excused.get((g, phase), 0)
+        rows.append(reports.ReportRow(g, names[g], phase, n, attended.get((g, phase), 0), members, expected))
+    return rows
 
 
 def _enrolled(filters: dict) -> dict:
@@ -352,9 +361,13 @@ def _held(filters: dict) -> dict:
     return {(g, p): n for g, p, n in db.session.execute(_session_filters(query, filters))}
 
 
-def _attended(filters: dict) -> dict:
+def _attended(filters: dict, rule: rules.CompletionRule) -> dict:
     """Marks that count as attended under the completion rule (late unless the rule says otherwise)."""
-    counted = ("present", "late") if completion_rule().count_late_as_present else ("present",)
+    return _marked(filters, ("present", "late") if rule.count_late_as_present else ("present",))
+
+
+def _marked(filters: dict, counted: tuple[str, ...]) -> dict:
+    """Marks of these statuses at held sessions, per group and phase."""
     query = (
         select(GroupSession.group_id, GroupSession.phase, func.count())
         .join(AttendanceRecord, AttendanceRecord.session_id == GroupSession.id)

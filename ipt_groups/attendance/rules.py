@@ -14,7 +14,8 @@ the day they left. A held session with no mark for the member counts as missed.
 Marks. present counts as attended; late too, unless CompletionRule.count_late_as_present is off. absent is
 missed. excused counts as missed by default (excused_counts_as_missed=True): the rule measures the dose
 a member received, and a member excused from 9 of 12 sessions did not receive it. A programme that
-prefers otherwise turns the setting off, and excused sessions then leave that member's denominator.
+prefers otherwise turns the setting off (COMPLETION_EXCUSED_COUNTS_AS_MISSED=0), and excused sessions then
+leave that member's denominator, on the sheet and in the programme report alike.
 
 Completion (the default rule): attended at least 75% of the group sessions held during the member's
 enrolment, including at least one in the termination phase. The termination condition is waived only

@@ -98,3 +98,24 @@ def test_a_late_joiner_who_came_every_week_leaves_the_report_at_the_sheets_100(
     sheet = client.get(f"/api/v1/groups/{group.id}/attendance-sheet", headers=auth).json
     joiner = next(m for m in sheet["members"] if m["member"]["id"] == late.id)
     assert (joiner["cycle"]["held"], joiner["cycle"]["attended"]) == (2, 2)  # the sheet: 100% too
+
+
+@pytest.mark.parametrize("excused_missed", [True, False])
+@pytest.mark.parametrize("late_counts", [True, False])
+def test_the_report_and_the_sheet_apply_the_same_completion_rule(
+    client, auth, app, monkeypatch, cohort, excused_missed, late_counts
+):
+    """Excused and late counted as the programme says, by the sheet and the report alike."""
+    monkeypatch.setitem(app.config, "COMPLETION_EXCUSED_COUNTS_AS_MISSED", excused_missed)
+    monkeypatch.setitem(app.config, "COMPLETION_LATE_COUNTS", late_counts)
+    group, (ana, bo, cy) = cohort
+    for n, marks in ((1, ("present", "excused", "late")), (2, ("present", "present", "absent"))):
+        _at(app, monkeypatch, n)
+        assert _put(client, auth, n, list(zip((ana, bo, cy), marks, strict=True))).status_code == 200
+    rows = client.get("/api/v1/reports/attendance", headers=auth).json["rows"]
+    initial = next(r for r in rows if r["phase"] == "initial")
+    sheet = client.get(f"/api/v1/groups/{group.id}/attendance-sheet", headers=auth).json
+    held = sum(m["cycle"]["held"] for m in sheet["members"])
+    attended = sum(m["cycle"]["attended"] for m in sheet["members"])
+    assert (initial["expected"], initial["attended"]) == (held, attended)
+    assert (held, attended) == (6 if excused_missed else 5, 4 if late_counts else 3)
