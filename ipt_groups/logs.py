@@ -20,11 +20,6 @@ _PHONE = re.compile(r"(?<![\w.])(\+?)(\d{6,11})(\d{4})(?!\d)")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
-def current_id() -> str:
-    """The request's or tick's id, or '-' outside both."""
-    return _context.get()
-
-
 @contextmanager
 def log_context(request_id: str) -> Iterator[None]:
     """Tag every log line written inside the block with `request_id`."""

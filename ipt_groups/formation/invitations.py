@@ -139,7 +139,8 @@ def open_group(group: Group, now: datetime) -> OpenGroup | None:
     starts = remaining_starts(group, now)
     if not starts:
         return None
-    people = [e.member for e in group.current_enrolments] + [i.member for i in offered(group.id)]
+    waiting = offered(group.id)
+    people = [e.member for e in group.current_enrolments] + [i.member for i in waiting]
     facilitator = group.facilitator
     return OpenGroup(
         id=group.id,
@@ -151,7 +152,7 @@ def open_group(group: Group, now: datetime) -> OpenGroup | None:
         },
         starts=tuple(starts),
         session_minutes=group.session_minutes,
-        seats=group.max_size - enrolled_count(group.id) - len(offered(group.id)),
+        seats=group.max_size - enrolled_count(group.id) - len(waiting),
         facilitator_languages=frozenset(facilitator.languages),
         facilitator_areas=frozenset(facilitator.problem_areas or ()),
         excluded=frozenset(db.session.scalars(select(Invitation.member_id).filter_by(group_id=group.id))),

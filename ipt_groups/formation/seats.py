@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, exists, select
 
 from ipt_groups.extensions import db
 from ipt_groups.formation.invitations import enrolled_count, offered, open_group, remaining_starts
@@ -75,22 +75,26 @@ def flag_small_groups(now: datetime) -> int:
     session is flagged to coordinators once, with the choices: merge, postpone, start smaller."""
     notice = timedelta(days=intake_settings()["small_group_notice_days"])
     flagged = 0
-    waiting = select(Group).where(Group.status.in_(("forming", "scheduled")), Group.min_size.is_not(None))
+    # every tick: groups already flagged are left out by the query, not one lookup each
+    flagged_before = exists().where(Alert.kind == "small_group", Alert.group_id == Group.id)
+    waiting = select(Group).where(
+        Group.status.in_(("forming", "scheduled")), Group.min_size.is_not(None), ~flagged_before
+    )
     for group in db.session.scalars(waiting):
         starts = remaining_starts(group, now)
-        if not starts or starts[0] - now > notice or enrolled_count(group.id) >= group.min_size:
+        if not starts or starts[0] - now > notice:
             continue
-        key = f"small_group:g{group.id}"
-        if db.session.scalar(select(Alert.id).filter_by(dedupe_key=key)):
+        accepted = enrolled_count(group.id)
+        if accepted >= group.min_size:
             continue
         db.session.add(
             Alert(
                 kind="small_group",
                 group_id=group.id,
-                dedupe_key=key,
+                dedupe_key=f"small_group:g{group.id}",
                 created_at=now,
                 detail={
-                    "accepted": enrolled_count(group.id),
+                    "accepted": accepted,
                     "waiting": len(offered(group.id)),
                     "min_size": group.min_size,
                     "first_session": starts[0].isoformat(),
