@@ -54,6 +54,15 @@ FOUND = [
     ("ＫＩＬＬ ＭＹＳＥＬＦ", "kill myself", "en"),
     ("kill...myself", "kill myself", "en"),
     ("killl myselfff", "kill myself", "en"),
+    # what the outside tries found missing: third person, letters swapped, dye, means gathered
+    ("my brother is going to kill himself", "kill himself", "en"),
+    ("i wanna kil myslef tonite", "kill myslef", "en"),
+    ("i want to dye", "want to dye", "en"),
+    ("I can't do this anymore", "can't do this anymore", "en"),
+    ("i have pills saved up", "pills saved", "en"),
+    ("me quiero suisidar", "suisidar", "es"),
+    ("ya no kiero bivir", "no quiero bivir", "es"),
+    ("no aguanto mas, quiero desaparecer", "quiero desaparecer", "es"),
     # Spanish, with and without accents
     ("me quiero morir", "me quiero morir", "es"),
     ("Ya no quiero vivir, me quiero matar", "no quiero vivir", "es"),

@@ -48,6 +48,22 @@ def test_a_strangers_spanish_crisis_gets_the_spanish_crisis_line(client, member)
     assert only_alert().detail["language"] == "es"
 
 
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("This is her sister, she says she wants to kill herself", EN_LINE),
+        ("my son says he wants to kill himself", EN_LINE),
+        ("she told me she is going to end her life", EN_LINE),
+        ("soy su hermana, dice que se quiere matar", ES_LINE),
+        ("mi hija dice que se quiere morir", ES_LINE),
+    ],
+)
+def test_a_relative_writing_from_an_unknown_phone_about_someone_in_crisis_alerts(client, member, text, line):
+    """Found by trying it from outside: third-person words of crisis got 'we don't recognise this number'."""
+    assert message_of(sms(client, text, sender=STRANGER)) == line
+    assert only_alert().detail["from_phone"] == STRANGER
+
+
 def test_a_strangers_other_texts_keep_todays_reply(client, member):
     assert "don't recognise" in reply(sms(client, "hello?", sender=STRANGER))
     assert count(Alert) == 0
