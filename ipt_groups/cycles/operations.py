@@ -285,6 +285,10 @@ def change_slot(group: Group, old_day: str, old_start: str, now: datetime) -> No
         moved.append((row, planned))
     for row, planned in moved:
         _apply(row, planned)
+    # One notice per member, about the next meeting ("...and the later ones follow at that time"): the
+    # later sessions' new times are announced with it, as a shift's are.
+    for row, _planned in moved[1:]:
+        row.announced_starts_at, row.announced_at = row.starts_at, now
     _replan_meetings(group, now)
     db.session.flush()
     reconcile_group(group.id, now, "the group's weekly slot changed")

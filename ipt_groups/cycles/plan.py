@@ -227,6 +227,8 @@ def _notice(out: dict, facts: GroupFacts, s: SessionFact, m: MemberFact) -> None
         text = "session_cancelled"
     elif told.starts_at < s.starts_at and _shifted_between(facts, told.starts_at, s):
         text = "session_cancelled_shifted"
+    elif _new_weekly_time(facts, s, told.starts_at):
+        text = "session_slot_moved"
     else:
         text = "session_moved"
     n = facts.notices_sent.get((m.id, s.id), 0)
@@ -240,6 +242,25 @@ def _notice(out: dict, facts: GroupFacts, s: SessionFact, m: MemberFact) -> None
     _add(
         out,
         DesiredMessage(key, "change_notice", facts.now, deadline, context, member_id=m.id, session_id=s.id),
+    )
+
+
+def _whole_weeks_apart(a: datetime, b: datetime) -> bool:
+    """Whether two starts are the same time of the week (within the hour a DST change makes)."""
+    off = (b - a).total_seconds() % (7 * 86400)
+    return min(off, 7 * 86400 - off) <= 3600
+
+
+def _new_weekly_time(facts: GroupFacts, s: SessionFact, told: datetime) -> bool:
+    """The group's weekly time changed with this session: it left the time of the week the member knew,
+    and the next session, already announced, is at its new time a whole number of weeks on."""
+    if _whole_weeks_apart(told, s.starts_at):
+        return False
+    later = [x for x in facts.sessions if x.number > s.number and x.status == "scheduled"]
+    return (
+        bool(later)
+        and later[0].announced == later[0].starts_at
+        and _whole_weeks_apart(s.starts_at, later[0].starts_at)
     )
 
 

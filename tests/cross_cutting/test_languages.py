@@ -80,7 +80,7 @@ def test_check_catalogues_passes_a_complete_file_and_names_what_a_broken_one_lac
     )
     broken.write_text(text.replace('locale = "en"', 'locale = "fr"'), encoding="utf-8")
     result = runner.invoke(args=["ipt", "check-catalogues", str(good)])
-    assert result.exit_code == 0 and "pt-br (Português" in result.output and ": ok, 66 texts" in result.output
+    assert result.exit_code == 0 and "pt-br (Português" in result.output and ": ok, 67 texts" in result.output
     result = runner.invoke(args=["ipt", "check-catalogues", str(good), str(broken)])
     assert result.exit_code == 1
     assert "[texts] ack is missing" in result.output
