@@ -146,11 +146,12 @@ def request_code(phone: str, address: str, now: datetime) -> SignIn | None:
     return row
 
 
-def check_code(sign_in_id: int | None, code: str, now: datetime) -> SignIn | None:
-    """The sign-in, now used, if `code` is its code, unexpired and unused; a wrong code counts
-    against it (the caller commits either way)."""
-    row = db.session.get(SignIn, sign_in_id, with_for_update=True) if sign_in_id else None
-    if row is None or row.method != "code":
+def check_code(nonce: str | None, code: str, now: datetime) -> SignIn | None:
+    """The sign-in whose code request made `nonce`, now used, if `code` is its code, unexpired and
+    unused; a wrong code counts against it (the caller commits either way)."""
+    query = select(SignIn).where(SignIn.nonce == str(nonce), SignIn.method == "code").with_for_update()
+    row = db.session.scalar(query) if nonce else None
+    if row is None:
         return None
     if row.used_at is not None or row.expires_at <= now or row.failed_attempts >= MAX_FAILED_PER_CODE:
         return None

@@ -3,6 +3,8 @@ to a phone number is the same whether or not anyone has it, so the page reveals 
 
 from __future__ import annotations
 
+import secrets
+
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 from marshmallow import ValidationError
@@ -38,7 +40,9 @@ def signin():
         return render_template("signin.html", errors=exc.messages, phone=request.form.get("phone")), 422
     row = request_code(phone, f"web:{get_remote_address()}", now())
     db.session.commit()
-    session["signin"] = row.id if row is not None else 0
+    # The session cookie is signed, not encrypted: it holds the code's nonce, or random bytes of the same
+    # shape when no code was made (an unknown number, or one asking too often), so it says neither.
+    session["signin"] = row.nonce if row is not None else secrets.token_hex(16)
     flash(SENT, "info")
     return redirect(url_for("web.signin_code"), 303)
 

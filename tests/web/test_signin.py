@@ -95,12 +95,14 @@ def test_the_code_is_stored_nowhere_and_the_outbox_keeps_no_copy(app, db, progra
 def test_a_code_works_once(app, programme):
     client = app.test_client()
     ask_code(client, programme["lead"].phone)
+    with client.session_transaction() as cookie:
+        stolen = cookie["signin"]
     code = texted_code(deliver(), programme["lead"].phone)
     assert type_code(client, code).status_code == 303
     thief = app.test_client()
     thief.get("/app/signin")
     with thief.session_transaction() as cookie:
-        cookie["signin"] = 1
+        cookie["signin"] = stolen
     assert type_code(thief, code).status_code == 422
 
 
@@ -313,3 +315,16 @@ def test_on_postgresql_a_code_wakes_the_scheduler_when_it_is_committed(db, progr
     finally:
         listener.stop()
         listener.join(10)
+
+
+def test_the_cookie_does_not_say_whether_a_number_is_known(app, programme):
+    """Found by trying it as an attacker: the signed (readable) cookie held the sign-in's id, or 0 for
+    an unknown number. Now it holds a nonce, or random bytes of the same shape."""
+    values = []
+    for phone in (programme["lead"].phone, "+12025550777"):
+        client = app.test_client()
+        ask_code(client, phone)
+        with client.session_transaction() as cookie:
+            values.append(cookie["signin"])
+    assert [len(v) for v in values] == [32, 32] and all(int(v, 16) >= 0 for v in values)
+    assert values[0] != values[1]
